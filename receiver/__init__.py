@@ -1,0 +1,1 @@
+"""The mock webhook receiver."""

@@ -1,0 +1,131 @@
+"""Webhook calls: activity log records and how an attempt's outcome moves them (SPEC §7, §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from reference.events import Event
+from reference.retries import RetrySchedule
+from reference.sender import Outcome
+from reference.timefmt import format_time
+
+__all__ = [
+    "Attempt",
+    "CallStatus",
+    "DueCall",
+    "Transition",
+    "Trigger",
+    "WebhookCall",
+    "next_state",
+]
+
+
+class CallStatus(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    RESCHEDULED = "rescheduled"
+    FAILED = "failed"
+
+
+class Trigger(StrEnum):
+    """What made an attempt happen."""
+
+    EVENT = "event"
+    AUTO_RETRY = "auto_retry"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    sent_at: datetime
+    duration_ms: int
+    trigger: Trigger
+    response_status: int | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sent_at": format_time(self.sent_at),
+            "duration_ms": self.duration_ms,
+            "trigger": str(self.trigger),
+            "response_status": self.response_status,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCall:
+    """One row of the activity log."""
+
+    id: str
+    webhook_id: str
+    entity_type: str
+    event_type: str
+    created_at: datetime
+    status: CallStatus
+    attempted_auto_retries_count: int
+    last_sent_at: datetime | None
+    next_retry_at: datetime | None
+    request_url: str | None
+    request_headers: dict[str, str] | None
+    request_payload: str | None
+    response_status: int | None
+    response_headers: dict[str, str] | None
+    response_payload: str | None
+    error: str | None
+    attempts: tuple[Attempt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DueCall:
+    """A claimed call, with what the sender needs to make its next attempt."""
+
+    id: str
+    webhook_id: str
+    event: Event
+    status: CallStatus
+    trigger: Trigger
+    attempted_auto_retries_count: int
+    next_retry_at: datetime | None
+    due_at: datetime | None
+    """When an automatic attempt (first or retry) is owed; None when none is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """How a call changes after one attempt."""
+
+    status: CallStatus
+    attempted_auto_retries_count: int
+    next_retry_at: datetime | None
+    due_at: datetime | None
+
+
+def next_state(
+    call: DueCall, outcome: Outcome, *, auto_retry: bool, schedule: RetrySchedule
+) -> Transition:
+    """SPEC §8: success ends the call; a failure is retried on the schedule or fails.
+
+    A manual resend that fails leaves the retry schedule and count as they were.
+    """
+    retries = call.attempted_auto_retries_count
+    if call.trigger is Trigger.AUTO_RETRY:
+        retries += 1  # SPEC §8: a retry counts once it is sent
+    if outcome.ok:
+        return Transition(CallStatus.SUCCESS, retries, None, None)
+    if call.trigger is Trigger.MANUAL:
+        return _after_failed_resend(call, retries)
+    gap: timedelta | None = schedule.delay_after(retries) if auto_retry else None
+    if gap is None:
+        return Transition(CallStatus.FAILED, retries, None, None)
+    at = outcome.sent_at + gap
+    return Transition(CallStatus.RESCHEDULED, retries, at, at)
+
+
+def _after_failed_resend(call: DueCall, retries: int) -> Transition:
+    if call.due_at is not None:  # an automatic attempt is still owed: keep it as it was
+        return Transition(call.status, retries, call.next_retry_at, call.due_at)
+    return Transition(CallStatus.FAILED, retries, None, None)

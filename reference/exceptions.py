@@ -1,0 +1,83 @@
+"""The dispatcher's exceptions.
+
+    DispatcherError
+    ├── ConfigurationError      settings that cannot work (bad retry schedule, bad token)
+    ├── ValidationError         an API body or attribute breaks the contract (422)
+    │   └── TemplateSyntaxError a Mustache template that does not parse (line, column)
+    ├── NotFoundError           no such webhook or call (404)
+    ├── ConflictError           the change collides with existing state (409)
+    └── StoreError              the database is not what this version expects
+
+Every exception carries what it is about, so that the API layer can turn it
+into a JSON:API error naming the field, and a log line can name the webhook or
+call.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "DispatcherError",
+    "NotFoundError",
+    "StoreError",
+    "TemplateSyntaxError",
+    "ValidationError",
+]
+
+
+class DispatcherError(Exception):
+    """Base class of every error the dispatcher raises on purpose."""
+
+
+class ConfigurationError(DispatcherError):
+    """A setting that cannot work."""
+
+
+class ValidationError(DispatcherError):
+    """Input that breaks the contract; `field` names the attribute (dotted path)."""
+
+    code = "INVALID_FIELD"
+
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class TemplateSyntaxError(ValidationError):
+    """A Mustache template that does not parse, with the 1-based line and column."""
+
+    def __init__(self, message: str, *, line: int, column: int, field: str = "") -> None:
+        self.line = line
+        self.column = column
+        self.reason = message
+        super().__init__(field, f"{message} (line {line}, column {column})")
+
+    def for_field(self, field: str) -> TemplateSyntaxError:
+        """The same error, attributed to an attribute of the webhook."""
+        return TemplateSyntaxError(self.reason, line=self.line, column=self.column, field=field)
+
+
+class NotFoundError(DispatcherError):
+    """No such resource."""
+
+    def __init__(self, kind: str, resource_id: str) -> None:
+        super().__init__(f"{kind} {resource_id!r} not found")
+        self.kind = kind
+        self.resource_id = resource_id
+
+
+class ConflictError(DispatcherError):
+    """The change collides with state that exists (for example a duplicate name)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class StoreError(DispatcherError):
+    """The database cannot be used by this version of the dispatcher."""

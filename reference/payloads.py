@@ -1,0 +1,117 @@
+"""The request a call sends: default payload, custom payload, URL and headers (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from reference.events import Event
+from reference.sender import OutgoingRequest
+from reference.templates import render_template
+from reference.webhooks import Webhook
+
+__all__ = [
+    "CallContext",
+    "build_request",
+    "default_payload",
+    "dumps",
+    "format_event_time",
+    "masked_headers",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What a request needs besides the event and the webhook."""
+
+    call_id: str
+    site_id: str
+    attempted_auto_retries_count: int
+    user_agent: str
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 characters kept as they are (SPEC §5)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_event_time(event: Event) -> str:
+    """SPEC §5: UTC, `YYYY-MM-DDTHH:MM:SSZ`."""
+    return event.happened_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_payload(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
+    """The default body as an object, keys in the order of SPEC §5."""
+    payload: dict[str, Any] = {
+        "webhook_call_id": call.call_id,
+        "event_triggered_at": format_event_time(event),
+        "attempted_auto_retries_count": call.attempted_auto_retries_count,
+        "webhook_id": webhook.id,
+        "site_id": call.site_id,
+        "environment": event.environment,
+        "is_environment_primary": event.is_environment_primary,
+        "entity_type": event.entity_type,
+        "event_type": event.event_type,
+        "entity": event.entity,
+    }
+    # SPEC §5: previous_entity only for a record update.
+    if event.entity_type == "item" and event.event_type == "update":
+        payload["previous_entity"] = event.previous_entity
+    payload["related_entities"] = list(event.related_entities)
+    return payload
+
+
+def build_request(event: Event, webhook: Webhook, call: CallContext) -> OutgoingRequest:
+    """The POST for one attempt, with the webhook's settings as they are now."""
+    payload = default_payload(event, webhook, call)
+    if webhook.custom_payload is None:
+        body = dumps(payload)
+    else:
+        body = render_template(webhook.custom_payload, payload)
+    url = render_template(webhook.url, payload) if "{{" in webhook.url else webhook.url
+    return OutgoingRequest(url=url, headers=_headers(event, webhook, call), body=body.encode())
+
+
+def _headers(event: Event, webhook: Webhook, call: CallContext) -> tuple[tuple[str, str], ...]:
+    # SPEC §5: defaults in this order; a custom header replaces a default of
+    # the same name (case-insensitively) in place, the rest follow.
+    headers: list[tuple[str, str]] = [
+        ("Accept", "*/*"),
+        ("User-Agent", call.user_agent),
+        ("Content-Type", "application/json"),
+        ("x-site-id", call.site_id),
+        ("x-webhook-id", webhook.id),
+    ]
+    if event.in_environment:
+        headers.append(("x-environment", event.environment))
+    if webhook.has_basic_auth:
+        credentials = f"{webhook.http_basic_user}:{webhook.http_basic_password}".encode()
+        headers.append(("Authorization", "Basic " + base64.b64encode(credentials).decode()))
+    for name, value in webhook.headers.items():
+        for i, (existing, _) in enumerate(headers):
+            if existing.lower() == name.lower():
+                headers[i] = (name, value)
+                break
+        else:
+            headers.append((name, value))
+    return tuple(headers)
+
+
+def masked_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Headers for the activity log: SPEC §7 stores Authorization as `Basic ***`.
+
+    A custom Authorization header is a credential too: its scheme is kept and
+    the rest masked (`Bearer ***`).
+    """
+    return {
+        name: (_mask(value) if name.lower() == "authorization" else value)
+        for name, value in headers
+    }
+
+
+def _mask(value: str) -> str:
+    scheme = value.split(" ", 1)[0] if " " in value else ""
+    return f"{scheme} ***" if scheme else "***"

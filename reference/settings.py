@@ -1,0 +1,77 @@
+"""The dispatcher's settings: read once, at the edge, into one frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reference.exceptions import ConfigurationError
+from reference.retries import DEFAULT_RETRY_DELAYS
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the dispatcher can be told. Build one and pass it to `create_app`.
+
+    `retry_delays` are the SPEC §8 gaps in seconds; `retry_scale` shrinks them
+    for tests (0.001 turns 2 minutes into 120 ms). `site_id` None keeps the
+    one stored in the database (or generates one on first start).
+    """
+
+    api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    db_path: str = "webhooks.db"
+    site_id: str | None = None
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    retry_scale: float = 1.0
+    deadline: float = 5.0
+    connect_timeout: float = 2.0
+    max_response_bytes: int = 64 * 1024
+    max_request_body_bytes: int = 1024 * 1024
+    max_in_flight: int = 1024
+    max_in_flight_per_webhook: int = 64
+    user_agent: str = "datocms-webhooks/0.1.0"
+
+    def __post_init__(self) -> None:
+        if not self.api_token:
+            raise ConfigurationError("api_token must not be empty")
+        if self.retry_scale <= 0:
+            raise ConfigurationError(f"retry_scale must be positive, got {self.retry_scale!r}")
+        if any(d < 0 for d in self.retry_delays):
+            raise ConfigurationError(f"retry delays must be >= 0, got {self.retry_delays!r}")
+        if not 0 < self.connect_timeout <= self.deadline:
+            raise ConfigurationError(
+                f"connect_timeout must be in (0, deadline], got {self.connect_timeout!r}"
+            )
+        if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
+            raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `WEBHOOKS_*` variables, then explicit overrides (the CLI's flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get("WEBHOOKS_API_TOKEN"):
+            values["api_token"] = env["WEBHOOKS_API_TOKEN"]
+        if env.get("WEBHOOKS_DB"):
+            values["db_path"] = env["WEBHOOKS_DB"]
+        if env.get("WEBHOOKS_SITE_ID"):
+            values["site_id"] = env["WEBHOOKS_SITE_ID"]
+        if env.get("WEBHOOKS_RETRY_SCALE"):
+            values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {text!r}") from None

@@ -1,0 +1,370 @@
+"""Events, webhook calls and their attempts: the activity log and the delivery queue."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reference.calls import Attempt, CallStatus, DueCall, Transition, Trigger, WebhookCall
+from reference.events import Event
+from reference.exceptions import NotFoundError
+from reference.payloads import dumps
+from reference.sender import Outcome
+from reference.store.database import Database
+from reference.timefmt import from_epoch, to_epoch
+
+__all__ = ["CallQuery", "CallRows", "Completion"]
+
+# SPEC §7: the fields the list endpoint filters and orders by.
+EQ_FIELDS = ("webhook_id", "entity_type", "event_type", "status")
+RANGE_FIELDS = ("created_at", "last_sent_at", "next_retry_at")
+ORDER_FIELDS = ("webhook_id", "created_at", "last_sent_at", "next_retry_at")
+
+_CALL_COLUMNS = (
+    "id, webhook_id, entity_type, event_type, created_at, status, attempted_auto_retries_count,"
+    " last_sent_at, next_retry_at, request_url, request_headers, request_payload,"
+    " response_status, response_headers, response_payload, error"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    """`GET /webhook_calls` parameters, already checked."""
+
+    offset: int = 0
+    limit: int = 30
+    ids: tuple[str, ...] | None = None
+    equals: tuple[tuple[str, str], ...] = ()
+    ranges: tuple[tuple[str, str, datetime], ...] = ()  # (field, "gt" | "lt", moment)
+    order_field: str = "created_at"
+    descending: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One finished attempt, ready to be written."""
+
+    call: DueCall
+    outcome: Outcome
+    transition: Transition
+    request_url: str
+    request_headers: dict[str, str]
+    request_payload: str
+
+
+@dataclass(slots=True)
+class _Batch:
+    attempts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class CallRows:
+    """Reads and writes of the call tables. Call these in the database thread."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- recording -------------------------------------------------------
+
+    def record(self, event: Event, webhook_ids: Sequence[str], now: datetime) -> list[str]:
+        """Store the event and one pending call per webhook, due now (SPEC §7)."""
+        if not webhook_ids:
+            return []
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO events (entity_type, event_type, environment,"
+                " is_environment_primary, happened_at, entity, previous_entity,"
+                " related_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.entity_type,
+                    event.event_type,
+                    event.environment,
+                    int(event.is_environment_primary),
+                    to_epoch(event.happened_at),
+                    dumps(event.entity),
+                    None if event.previous_entity is None else dumps(event.previous_entity),
+                    dumps(list(event.related_entities)),
+                ),
+            )
+            event_id = cursor.lastrowid
+            ids = []
+            for webhook_id in webhook_ids:
+                cursor = conn.execute(
+                    "INSERT INTO webhook_calls (webhook_id, event_id, entity_type, event_type,"
+                    " created_at, status, due_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                    (
+                        int(webhook_id),
+                        event_id,
+                        event.entity_type,
+                        event.event_type,
+                        to_epoch(event.happened_at),
+                        to_epoch(now),
+                    ),
+                )
+                ids.append(str(cursor.lastrowid))
+            return ids
+
+    # -- the delivery queue ------------------------------------------------
+
+    def release_claims(self) -> int:
+        """On start: calls claimed by a dispatcher that stopped are due again."""
+        with self._db.transaction() as conn:
+            return conn.execute("UPDATE webhook_calls SET claimed = 0 WHERE claimed = 1").rowcount
+
+    def next_due_at(self) -> datetime | None:
+        (due,) = self._db.conn.execute(
+            "SELECT MIN(due_at) FROM webhook_calls WHERE due_at IS NOT NULL AND claimed = 0"
+        ).fetchone()
+        (resend,) = self._db.conn.execute(
+            "SELECT 1 FROM webhook_calls WHERE resend_requested = 1 AND claimed = 0 LIMIT 1"
+        ).fetchone() or (None,)
+        if resend:
+            return from_epoch(0)
+        return None if due is None else from_epoch(due)
+
+    def claim(self, now: datetime, limit: int, skip_webhooks: Iterable[str] = ()) -> list[DueCall]:
+        """Claim up to `limit` calls to send now: requested resends first, then due ones."""
+        skip = sorted({int(w) for w in skip_webhooks})
+        not_in = f" AND c.webhook_id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        select = (
+            "SELECT c.id, c.webhook_id, c.status, c.resend_requested,"
+            " c.attempted_auto_retries_count, c.next_retry_at, c.due_at,"
+            " e.entity_type, e.event_type, e.environment, e.is_environment_primary,"
+            " e.happened_at, e.entity, e.previous_entity, e.related_entities"
+            " FROM webhook_calls c JOIN events e ON e.id = c.event_id"
+        )
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                f"{select} WHERE c.resend_requested = 1 AND c.claimed = 0{not_in}"
+                " ORDER BY c.id LIMIT ?",
+                (*skip, limit),
+            ).fetchall()
+            if len(rows) < limit:
+                rows += conn.execute(
+                    f"{select} WHERE c.due_at <= ? AND c.due_at IS NOT NULL AND c.claimed = 0"
+                    f" AND c.resend_requested = 0{not_in} ORDER BY c.due_at LIMIT ?",
+                    (to_epoch(now), *skip, limit - len(rows)),
+                ).fetchall()
+            conn.executemany(
+                "UPDATE webhook_calls SET claimed = 1 WHERE id = ?", [(row[0],) for row in rows]
+            )
+        return [_due_call(row) for row in rows]
+
+    def complete(self, completions: Sequence[Completion]) -> None:
+        """Write finished attempts and release their calls, in one transaction."""
+        batch = _Batch()
+        for done in completions:
+            _add_completion(batch, done)
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
+                " trigger, response_status, error) VALUES (?, (SELECT COUNT(*) + 1 FROM"
+                " webhook_call_attempts WHERE call_id = ?), ?, ?, ?, ?, ?)",
+                batch.attempts,
+            )
+            conn.executemany(
+                "UPDATE webhook_calls SET status = ?, attempted_auto_retries_count = ?,"
+                " last_sent_at = ?, next_retry_at = ?, due_at = ?, claimed = 0,"
+                " resend_requested = CASE WHEN ? THEN 0 ELSE resend_requested END,"
+                " request_url = ?, request_headers = ?, request_payload = ?,"
+                " response_status = ?, response_headers = ?, response_payload = ?, error = ?"
+                " WHERE id = ?",
+                batch.updates,
+            )
+
+    def abandon(self, call_ids: Sequence[str]) -> None:
+        """Calls whose webhook is gone: nothing more will be sent."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE webhook_calls SET status = CASE WHEN status = 'success' THEN status"
+                " ELSE 'failed' END, next_retry_at = NULL, due_at = NULL, claimed = 0,"
+                " resend_requested = 0 WHERE id = ?",
+                [(int(i),) for i in call_ids],
+            )
+
+    def abandon_webhook(self, conn: sqlite3.Connection, webhook_id: str) -> None:
+        """A deleted webhook's unfinished calls fail; the log keeps them."""
+        conn.execute(
+            "UPDATE webhook_calls SET status = 'failed', next_retry_at = NULL, due_at = NULL,"
+            " resend_requested = 0 WHERE webhook_id = ? AND status IN ('pending', 'rescheduled')"
+            " AND claimed = 0",
+            (int(webhook_id),),
+        )
+
+    def request_resend(self, call_id: str) -> WebhookCall:
+        """SPEC §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
+        with self._db.transaction() as conn:
+            call = self.get(call_id)
+            conn.execute(
+                "UPDATE webhook_calls SET resend_requested = 1 WHERE id = ?", (int(call.id),)
+            )
+            return call
+
+    # -- the activity log ----------------------------------------------------
+
+    def get(self, call_id: str) -> WebhookCall:
+        if not call_id.isdecimal() or len(call_id) > 18:
+            raise NotFoundError("webhook_call", call_id)
+        row = self._db.conn.execute(
+            f"SELECT {_CALL_COLUMNS} FROM webhook_calls WHERE id = ?", (int(call_id),)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError("webhook_call", call_id)
+        return self._with_attempts([row])[0]
+
+    def search(self, query: CallQuery) -> tuple[list[WebhookCall], int]:
+        where, params = _where(query)
+        (total,) = self._db.conn.execute(
+            f"SELECT COUNT(*) FROM webhook_calls{where}", params
+        ).fetchone()
+        direction = "DESC" if query.descending else "ASC"
+        nulls = "NULLS LAST" if query.descending else "NULLS FIRST"
+        rows = self._db.conn.execute(
+            f"SELECT {_CALL_COLUMNS} FROM webhook_calls{where}"
+            f" ORDER BY {query.order_field} {direction} {nulls}, id {direction}"
+            " LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        ).fetchall()
+        return self._with_attempts(rows), total
+
+    def _with_attempts(self, rows: Sequence[tuple[Any, ...]]) -> list[WebhookCall]:
+        if not rows:
+            return []
+        ids = [row[0] for row in rows]
+        attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
+        for call_id, sent_at, duration_ms, trigger, status, error in self._db.conn.execute(
+            "SELECT call_id, sent_at, duration_ms, trigger, response_status, error"
+            f" FROM webhook_call_attempts WHERE call_id IN ({','.join('?' * len(ids))})"
+            " ORDER BY call_id, number",
+            ids,
+        ):
+            attempts[call_id].append(
+                Attempt(from_epoch(sent_at), duration_ms, Trigger(trigger), status, error)
+            )
+        return [_webhook_call(row, attempts[row[0]]) for row in rows]
+
+
+def _where(query: CallQuery) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.ids is not None:
+        ids = [int(i) for i in query.ids if i.isdecimal() and len(i) <= 18]
+        clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+        params += ids
+    for name, value in query.equals:
+        clauses.append(f"{name} = ?")
+        params.append(int(value) if name == "webhook_id" and value.isdecimal() else value)
+    for name, op, moment in query.ranges:
+        clauses.append(f"{name} {'>' if op == 'gt' else '<'} ?")
+        params.append(to_epoch(moment))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _add_completion(batch: _Batch, done: Completion) -> None:
+    outcome, transition, call = done.outcome, done.transition, done.call
+    call_id = int(call.id)
+    batch.attempts.append(
+        (
+            call_id,
+            call_id,
+            to_epoch(outcome.sent_at),
+            outcome.duration_ms,
+            str(call.trigger),
+            outcome.status,
+            outcome.error,
+        )
+    )
+    batch.updates.append(
+        (
+            str(transition.status),
+            transition.attempted_auto_retries_count,
+            to_epoch(outcome.sent_at),
+            _epoch_or_none(transition.next_retry_at),
+            _epoch_or_none(transition.due_at),
+            call.trigger is Trigger.MANUAL,
+            done.request_url,
+            dumps(done.request_headers),
+            done.request_payload,
+            outcome.status,
+            None if outcome.status is None else dumps(_header_object(outcome.headers)),
+            outcome.body,
+            outcome.error,
+            call_id,
+        )
+    )
+
+
+def _header_object(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
+def _epoch_or_none(moment: datetime | None) -> float | None:
+    return None if moment is None else to_epoch(moment)
+
+
+def _time_or_none(seconds: float | None) -> datetime | None:
+    return None if seconds is None else from_epoch(seconds)
+
+
+def _due_call(row: tuple[Any, ...]) -> DueCall:
+    (call_id, webhook_id, status, resend, retries, next_retry_at, due_at) = row[:7]
+    (entity_type, event_type, environment, primary, happened_at) = row[7:12]
+    (entity, previous_entity, related_entities) = row[12:]
+    event = Event(
+        entity_type=entity_type,
+        event_type=event_type,
+        entity=json.loads(entity),
+        environment=environment,
+        is_environment_primary=bool(primary),
+        previous_entity=None if previous_entity is None else json.loads(previous_entity),
+        related_entities=tuple(json.loads(related_entities)),
+        happened_at=from_epoch(happened_at),
+    )
+    if resend:
+        trigger = Trigger.MANUAL
+    elif status == CallStatus.PENDING:
+        trigger = Trigger.EVENT
+    else:
+        trigger = Trigger.AUTO_RETRY
+    return DueCall(
+        id=str(call_id),
+        webhook_id=str(webhook_id),
+        event=event,
+        status=CallStatus(status),
+        trigger=trigger,
+        attempted_auto_retries_count=retries,
+        next_retry_at=_time_or_none(next_retry_at),
+        due_at=_time_or_none(due_at),
+    )
+
+
+def _webhook_call(row: tuple[Any, ...], attempts: list[Attempt]) -> WebhookCall:
+    (call_id, webhook_id, entity_type, event_type, created_at, status, retries) = row[:7]
+    (last_sent_at, next_retry_at, request_url, request_headers, request_payload) = row[7:12]
+    (response_status, response_headers, response_payload, error) = row[12:]
+    return WebhookCall(
+        id=str(call_id),
+        webhook_id=str(webhook_id),
+        entity_type=entity_type,
+        event_type=event_type,
+        created_at=from_epoch(created_at),
+        status=CallStatus(status),
+        attempted_auto_retries_count=retries,
+        last_sent_at=_time_or_none(last_sent_at),
+        next_retry_at=_time_or_none(next_retry_at),
+        request_url=request_url,
+        request_headers=None if request_headers is None else json.loads(request_headers),
+        request_payload=request_payload,
+        response_status=response_status,
+        response_headers=None if response_headers is None else json.loads(response_headers),
+        response_payload=response_payload,
+        error=error,
+        attempts=tuple(attempts),
+    )

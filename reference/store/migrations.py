@@ -1,0 +1,92 @@
+"""Versioned schema migrations: the database's `user_version` is the number applied."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from reference.exceptions import StoreError
+
+__all__ = ["MIGRATIONS", "migrate"]
+
+# Append only: never edit a migration that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name_key TEXT NOT NULL UNIQUE,
+        attributes TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entity_type TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        is_environment_primary INTEGER NOT NULL,
+        happened_at REAL NOT NULL,
+        entity TEXT NOT NULL,
+        previous_entity TEXT,
+        related_entities TEXT NOT NULL
+    );
+    CREATE TABLE webhook_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id INTEGER NOT NULL,
+        event_id INTEGER NOT NULL REFERENCES events (id),
+        entity_type TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        attempted_auto_retries_count INTEGER NOT NULL DEFAULT 0,
+        last_sent_at REAL,
+        next_retry_at REAL,
+        due_at REAL,
+        resend_requested INTEGER NOT NULL DEFAULT 0,
+        claimed INTEGER NOT NULL DEFAULT 0,
+        request_url TEXT,
+        request_headers TEXT,
+        request_payload TEXT,
+        response_status INTEGER,
+        response_headers TEXT,
+        response_payload TEXT,
+        error TEXT
+    );
+    CREATE INDEX webhook_calls_due ON webhook_calls (due_at)
+        WHERE due_at IS NOT NULL AND claimed = 0;
+    CREATE INDEX webhook_calls_resend ON webhook_calls (id)
+        WHERE resend_requested = 1 AND claimed = 0;
+    CREATE INDEX webhook_calls_created ON webhook_calls (created_at, id);
+    CREATE INDEX webhook_calls_webhook ON webhook_calls (webhook_id, created_at);
+    CREATE TABLE webhook_call_attempts (
+        call_id INTEGER NOT NULL REFERENCES webhook_calls (id),
+        number INTEGER NOT NULL,
+        sent_at REAL NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        trigger TEXT NOT NULL,
+        response_status INTEGER,
+        error TEXT,
+        PRIMARY KEY (call_id, number)
+    ) WITHOUT ROWID;
+    """,
+)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to date, one migration per transaction."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this dispatcher "
+            f"knows ({len(MIGRATIONS)}); upgrade the dispatcher"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,250 @@
+"""Webhooks: the attributes of SPEC §2 and the rules they must keep.
+
+`parse_attributes` turns an API `attributes` object into checked values;
+`Webhook` holds a saved webhook. Uniqueness of names needs the store and is
+checked there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from reference.exceptions import TemplateSyntaxError, ValidationError
+from reference.templates import check_template
+from reference.triggers import Trigger, parse_triggers
+
+__all__ = [
+    "ATTRIBUTES",
+    "PROTECTED_HEADERS",
+    "Webhook",
+    "parse_attributes",
+]
+
+# SPEC §2: attribute -> required on create.
+ATTRIBUTES: Mapping[str, bool] = {
+    "name": True,
+    "url": True,
+    "custom_payload": True,
+    "headers": True,
+    "events": True,
+    "http_basic_user": True,
+    "http_basic_password": True,
+    "enabled": False,
+    "payload_api_version": False,
+    "nested_items_in_payload": False,
+    "auto_retry": False,
+}
+
+# SPEC §5: custom headers may not replace these (Authorization too, with basic auth set).
+PROTECTED_HEADERS = frozenset(
+    {"x-site-id", "x-webhook-id", "x-environment", "content-length", "host", "transfer-encoding"}
+)
+MAX_HEADERS = 50
+MAX_URL_LENGTH = 2048
+PAYLOAD_API_VERSIONS = ("1", "2", "3")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A saved webhook (SPEC §2)."""
+
+    id: str
+    name: str
+    url: str
+    custom_payload: str | None
+    headers: Mapping[str, str]
+    events: tuple[Trigger, ...]
+    http_basic_user: str | None
+    http_basic_password: str | None
+    enabled: bool = True
+    payload_api_version: str = "3"
+    nested_items_in_payload: bool = False
+    auto_retry: bool = True
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def has_basic_auth(self) -> bool:
+        return self.http_basic_user is not None and self.http_basic_password is not None
+
+    @classmethod
+    def create(cls, webhook_id: str, attributes: Mapping[str, Any], now: datetime) -> Webhook:
+        """A new webhook from API attributes; every required attribute must be there."""
+        values = parse_attributes(attributes)
+        for name, required in ATTRIBUTES.items():
+            if required and name not in values:
+                raise ValidationError(name, "is required")
+        webhook = cls(id=webhook_id, created_at=now, **values)
+        _check_headers_against_auth(webhook)
+        return webhook
+
+    def updated(self, attributes: Mapping[str, Any]) -> Webhook:
+        """This webhook with the given attributes changed (a partial update)."""
+        webhook = replace(self, **parse_attributes(attributes))
+        _check_headers_against_auth(webhook)
+        return webhook
+
+    def attributes(self) -> dict[str, Any]:
+        """The API attributes, in the order of SPEC §2."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "custom_payload": self.custom_payload,
+            "headers": dict(self.headers),
+            "events": [t.to_json() for t in self.events],
+            "http_basic_user": self.http_basic_user,
+            "http_basic_password": self.http_basic_password,
+            "enabled": self.enabled,
+            "payload_api_version": self.payload_api_version,
+            "nested_items_in_payload": self.nested_items_in_payload,
+            "auto_retry": self.auto_retry,
+        }
+
+
+def parse_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check each given attribute and return the values to store."""
+    values: dict[str, Any] = {}
+    for name, value in attributes.items():
+        parser = _PARSERS.get(name)
+        if parser is None:
+            raise ValidationError(name, f"unknown attribute {name!r}")
+        values[name] = parser(value)
+    return values
+
+
+def _name(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError("name", f"must be a string, got {_kind(value)}")
+    if not value.strip():
+        raise ValidationError("name", "must not be blank")
+    if len(value) > 255:
+        raise ValidationError("name", f"must be at most 255 characters, got {len(value)}")
+    return value
+
+
+def _url(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError("url", f"must be a string, got {_kind(value)}")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValidationError("url", f"must be at most {MAX_URL_LENGTH} characters")
+    if any(c.isspace() for c in value):
+        raise ValidationError("url", f"must not contain white space, got {value!r}")
+    _template("url", value)
+    # A templated URL is checked up to its first tag; the rest is rendered per call.
+    fixed = value.split("{{", 1)[0]
+    scheme, separator, _ = fixed.partition("://")
+    if scheme.lower() not in ("http", "https") or not separator:
+        raise ValidationError("url", f"must be an absolute http or https URL, got {value!r}")
+    if fixed == value:
+        try:
+            host = urlsplit(value).hostname
+            urlsplit(value).port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValidationError("url", f"is not a valid URL ({exc}): {value!r}") from None
+        if not host:
+            raise ValidationError("url", f"must name a host, got {value!r}")
+    return value
+
+
+def _custom_payload(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("custom_payload", f"must be a string or null, got {_kind(value)}")
+    _template("custom_payload", value)
+    return value
+
+
+def _template(field_name: str, source: str) -> None:
+    try:
+        check_template(source)
+    except TemplateSyntaxError as exc:
+        raise exc.for_field(field_name) from None
+
+
+def _headers(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValidationError("headers", f"must be an object of strings, got {_kind(value)}")
+    if len(value) > MAX_HEADERS:
+        raise ValidationError("headers", f"at most {MAX_HEADERS} headers, got {len(value)}")
+    seen: set[str] = set()
+    for name, header_value in value.items():
+        if not _TOKEN.match(name):
+            raise ValidationError("headers", f"{name!r} is not a valid HTTP header name")
+        if name.lower() in seen:
+            raise ValidationError("headers", f"{name!r} is given twice (names ignore case)")
+        seen.add(name.lower())
+        if name.lower() in PROTECTED_HEADERS:
+            raise ValidationError("headers", f"{name!r} is set by the dispatcher and cannot be set")
+        if not isinstance(header_value, str):
+            raise ValidationError(
+                "headers", f"the value of {name!r} must be a string, got {_kind(header_value)}"
+            )
+        if _FORBIDDEN_IN_VALUE.search(header_value):
+            raise ValidationError(
+                "headers", f"the value of {name!r} must not contain CR, LF or NUL"
+            )
+    return dict(value)
+
+
+def _events(value: object) -> tuple[Trigger, ...]:
+    return parse_triggers(value, "events")
+
+
+def _optional_string(name: str) -> Any:
+    def parse(value: object) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(name, f"must be a string or null, got {_kind(value)}")
+        if value is not None and "\x00" in value:
+            raise ValidationError(name, "must not contain NUL")
+        return value
+
+    return parse
+
+
+def _boolean(name: str) -> Any:
+    def parse(value: object) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(name, f"must be true or false, got {value!r}")
+        return value
+
+    return parse
+
+
+def _payload_api_version(value: object) -> str:
+    if not isinstance(value, str) or value not in PAYLOAD_API_VERSIONS:
+        raise ValidationError("payload_api_version", f'must be "1", "2" or "3", got {value!r}')
+    return value
+
+
+_PARSERS: Mapping[str, Any] = {
+    "name": _name,
+    "url": _url,
+    "custom_payload": _custom_payload,
+    "headers": _headers,
+    "events": _events,
+    "http_basic_user": _optional_string("http_basic_user"),
+    "http_basic_password": _optional_string("http_basic_password"),
+    "enabled": _boolean("enabled"),
+    "payload_api_version": _payload_api_version,
+    "nested_items_in_payload": _boolean("nested_items_in_payload"),
+    "auto_retry": _boolean("auto_retry"),
+}
+
+
+def _check_headers_against_auth(webhook: Webhook) -> None:
+    # SPEC §5: with basic auth set, Authorization is the dispatcher's.
+    if webhook.has_basic_auth and any(n.lower() == "authorization" for n in webhook.headers):
+        raise ValidationError(
+            "headers", "'Authorization' cannot be set while http_basic_user/password are set"
+        )
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
