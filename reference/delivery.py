@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from reference.calls import DueCall, next_state
+from reference.calls import DueCall, Trigger, next_state
 from reference.payloads import CallContext, build_request, masked_headers
 from reference.retries import RetrySchedule
 from reference.sender import Outcome, OutgoingRequest, Sender
@@ -64,6 +64,7 @@ class Delivery:
         self._wakeup = asyncio.Event()
         self._flush_needed = asyncio.Event()
         self._flushed = asyncio.Condition()
+        self._flush_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -118,6 +119,16 @@ class Delivery:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._flushed.wait(), 0.05)
 
+    @property
+    def flush_count(self) -> int:
+        """How many batches of outcomes have been written so far."""
+        return self._flush_count
+
+    async def flushed_after(self, count: int) -> None:
+        """Return once more than `count` batches of outcomes have been written."""
+        async with self._flushed:
+            await self._flushed.wait_for(lambda: self._flush_count > count)
+
     async def _claim(self) -> int:
         free = self._max_in_flight - self.in_flight
         if free <= 0:
@@ -156,10 +167,12 @@ class Delivery:
         self._flush_needed.set()
 
     async def _send(self, call: DueCall, webhook: Webhook) -> Completion:
+        # SPEC §5: 0 on the first attempt; the n-th automatic retry says n.
+        retries = call.attempted_auto_retries_count + (call.trigger is Trigger.AUTO_RETRY)
         context = CallContext(
             call_id=call.id,
             site_id=self._store.site_id,
-            attempted_auto_retries_count=call.attempted_auto_retries_count,
+            attempted_auto_retries_count=retries,
             user_agent=self._user_agent,
         )
         try:
@@ -209,6 +222,7 @@ class Delivery:
             for call in abandoned:
                 self._release(call)
             self._wakeup.set()
+            self._flush_count += 1
             async with self._flushed:
                 self._flushed.notify_all()
 

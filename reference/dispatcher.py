@@ -127,6 +127,20 @@ class Dispatcher:
         """Wait until no call is in flight or due now; False if `timeout` passed first."""
         return await self.delivery.drain(timeout)
 
+    async def wait_for_call(
+        self, call_id: str, *statuses: str, attempts: int = 1, timeout: float = 10.0
+    ) -> WebhookCall:
+        """Wait until the call has one of `statuses` (any but pending when none given)
+        and at least `attempts` attempts; raises TimeoutError after `timeout` seconds."""
+        wanted = set(statuses) or {"pending", "success", "rescheduled", "failed"}
+        async with asyncio.timeout(timeout):
+            while True:
+                seen = self.delivery.flush_count
+                call = await self.get_call(call_id)
+                if call.status in wanted and len(call.attempts) >= attempts:
+                    return call
+                await self.delivery.flushed_after(seen)
+
     # -- events ------------------------------------------------------------
 
     def matching_webhooks(self, event: Event) -> list[str]:

@@ -135,6 +135,8 @@ def _url(value: object) -> str:
         raise ValidationError("url", f"must be at most {MAX_URL_LENGTH} characters")
     if any(c.isspace() for c in value):
         raise ValidationError("url", f"must not contain white space, got {value!r}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValidationError("url", f"must not contain control characters, got {value!r}")
     _template("url", value)
     # A templated URL is checked up to its first tag; the rest is rendered per call.
     fixed = value.split("{{", 1)[0]

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reference.dispatcher import Dispatcher
+from reference.settings import Settings
+
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+TOKEN = "test-token"
+
+
+class Recorder:
+    """An httpx MockTransport handler that records requests and answers with `answer`."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.status = 200
+        self.statuses: list[int] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        status = self.statuses.pop(0) if self.statuses else self.status
+        return httpx.Response(status, headers={"X-Receiver": "yes"}, text=f"answer {status}")
+
+    def payloads(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(r.content) for r in self.requests]
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+DispatcherFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def make_dispatcher(tmp_path: Path) -> DispatcherFactory:
+    """`async with make_dispatcher(handler, **settings) as dispatcher:` on a fresh database."""
+
+    @asynccontextmanager
+    async def make(
+        handler: Handler | None = None, *, db: str = "webhooks.db", **settings: Any
+    ) -> AsyncIterator[Dispatcher]:
+        transport = httpx.MockTransport(handler) if handler else None
+        values: dict[str, Any] = {
+            "api_token": TOKEN,
+            "db_path": str(tmp_path / db),
+            "site_id": "4242",
+            "retry_scale": 0.001,
+        }
+        values.update(settings)
+        async with Dispatcher(Settings(**values), transport=transport) as dispatcher:
+            yield dispatcher
+
+    return make
+
+
+def api_client(dispatcher: Dispatcher, token: str = TOKEN) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=dispatcher.app),
+        base_url="http://dispatcher",
+        headers={"Authorization": f"Bearer {token}"},
+    )

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from reference.calls import Trigger
+from tests.reference.conftest import DispatcherFactory, Recorder
+from tests.reference.factories import event_of, item_event, webhook_attributes
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_matching_event_is_delivered_and_logged(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        webhook = await dispatcher.create_webhook(
+            webhook_attributes(http_basic_user="u", http_basic_password="p:w")
+        )
+        (call_id,) = await dispatcher.raise_event(item_event("create"))
+        call = await dispatcher.wait_for_call(call_id)
+    assert call.status == "success"
+    assert call.response_status == 200
+    assert call.response_payload == "answer 200"
+    assert call.response_headers is not None
+    assert call.response_headers["x-receiver"] == "yes"
+    assert call.error is None
+    assert call.request_url == "https://hooks.example.com/dato"
+    assert call.request_headers is not None
+    assert call.request_headers["Authorization"] == "Basic ***"
+    assert call.request_headers["x-webhook-id"] == webhook.id
+    assert json.loads(call.request_payload or "")["webhook_call_id"] == call_id
+    (attempt,) = call.attempts
+    assert (attempt.trigger, attempt.response_status, attempt.error) == (Trigger.EVENT, 200, None)
+    (request,) = recorder.requests
+    assert request.headers["authorization"] != "Basic ***"
+    assert request.headers["x-site-id"] == "4242"
+
+
+async def test_one_call_per_webhook_however_many_triggers_match(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    events = [
+        {"entity_type": "item", "event_types": ["create"]},
+        {"entity_type": "item", "event_types": ["create", "update"]},
+    ]
+    async with make_dispatcher(recorder) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes(name="a", events=events))
+        await dispatcher.create_webhook(webhook_attributes(name="b", events=events))
+        await dispatcher.create_webhook(webhook_attributes(name="c", enabled=False))
+        await dispatcher.create_webhook(
+            webhook_attributes(
+                name="d", events=[{"entity_type": "upload", "event_types": ["create"]}]
+            )
+        )
+        ids = await dispatcher.raise_event(item_event("create"))
+        assert len(ids) == 2
+        assert await dispatcher.drain()
+    assert len(recorder.requests) == 2
+
+
+async def test_every_call_is_logged_exactly_once_under_load(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        for name in "abc":
+            await dispatcher.create_webhook(webhook_attributes(name=name))
+        ids = await asyncio.gather(*(dispatcher.raise_event(item_event()) for _ in range(200)))
+        assert await dispatcher.drain(timeout=30)
+        from reference.store import CallQuery
+
+        calls, total = await dispatcher.list_calls(CallQuery(limit=500))
+    assert total == 600 == sum(len(i) for i in ids)
+    assert all(c.status == "success" and len(c.attempts) == 1 for c in calls)
+    assert len(recorder.requests) == 600
+
+
+async def test_retries_follow_the_schedule_then_fail(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    recorder.status = 500
+    async with make_dispatcher(recorder, retry_scale=0.00001) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, "failed", timeout=30)
+    assert len(call.attempts) == 8
+    assert [a.trigger for a in call.attempts] == [Trigger.EVENT] + [Trigger.AUTO_RETRY] * 7
+    assert call.attempted_auto_retries_count == 7
+    assert call.next_retry_at is None
+    # SPEC §5: 0 on the first attempt, n on the n-th retry.
+    assert [p["attempted_auto_retries_count"] for p in recorder.payloads()] == list(range(8))
+    gaps = [
+        (b.sent_at - a.sent_at).total_seconds()
+        for a, b in zip(call.attempts, call.attempts[1:], strict=False)
+    ]
+    minimum = [d * 0.00001 for d in (120, 360, 1800, 3600, 18000, 86400, 172800)]
+    assert all(gap >= low for gap, low in zip(gaps, minimum, strict=True)), gaps
+    assert gaps[-1] > gaps[0]
+
+
+async def test_rescheduled_call_has_next_retry_at(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    recorder.status = 503
+    async with make_dispatcher(recorder, retry_scale=1.0) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id)
+    assert call.status == "rescheduled"
+    assert call.attempted_auto_retries_count == 0
+    assert call.last_sent_at is not None and call.next_retry_at is not None
+    assert call.next_retry_at - call.last_sent_at == timedelta(minutes=2)
+
+
+async def test_without_auto_retry_a_failure_is_final(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    recorder.status = 404
+    async with make_dispatcher(recorder) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes(auto_retry=False))
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id)
+    assert (call.status, call.next_retry_at, len(call.attempts)) == ("failed", None, 1)
+
+
+async def test_a_retry_uses_the_webhook_as_it_is_then(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    recorder.statuses = [500]
+    async with make_dispatcher(recorder, retry_scale=0.01) as dispatcher:
+        webhook = await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        await dispatcher.wait_for_call(call_id, "rescheduled")
+        await dispatcher.update_webhook(
+            webhook.id, {"url": "https://new.example.com/x", "headers": {"X-New": "1"}}
+        )
+        call = await dispatcher.wait_for_call(call_id, "success")
+    assert str(recorder.requests[1].url) == "https://new.example.com/x"
+    assert recorder.requests[1].headers["x-new"] == "1"
+    assert call.request_url == "https://new.example.com/x"
+
+
+async def test_redirects_are_failures_and_not_followed(
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    seen: list[str] = []
+
+    async def redirect(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"Location": "https://elsewhere.example.com/"})
+
+    async with make_dispatcher(redirect) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes(auto_retry=False))
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id)
+    assert (call.status, call.response_status) == ("failed", 302)
+    assert seen == ["https://hooks.example.com/dato"]
+
+
+async def test_a_hung_receiver_does_not_delay_another(make_dispatcher: DispatcherFactory) -> None:
+    release = asyncio.Event()
+    fast_done: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "hung.example.com":
+            await release.wait()
+        else:
+            fast_done.append(time.monotonic())
+        return httpx.Response(200)
+
+    async with make_dispatcher(
+        handler, deadline=3.0, connect_timeout=1.0, max_in_flight=100, max_in_flight_per_webhook=8
+    ) as dispatcher:
+        await dispatcher.create_webhook(
+            webhook_attributes(name="hung", url="https://hung.example.com/")
+        )
+        await dispatcher.create_webhook(
+            webhook_attributes(name="fast", url="https://fast.example.com/")
+        )
+        start = time.monotonic()
+        for _ in range(50):
+            await dispatcher.raise_event(item_event())
+        while len(fast_done) < 50:
+            await dispatcher.delivery.flushed_after(dispatcher.delivery.flush_count)
+        elapsed = max(fast_done) - start
+        release.set()
+    assert elapsed < 2.0, elapsed  # well inside the hung receiver's 3 s deadline
+
+
+async def test_the_deadline_cuts_a_hung_receiver(make_dispatcher: DispatcherFactory) -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        return httpx.Response(200)
+
+    async with make_dispatcher(hang, deadline=0.3, connect_timeout=0.2) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes(auto_retry=False))
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id)
+    assert (call.status, call.error, call.response_status) == ("failed", "timeout", None)
+    assert 300 <= call.attempts[0].duration_ms < 1000
+
+
+async def test_calls_of_a_deleted_webhook_stop(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    recorder.status = 500
+    async with make_dispatcher(recorder, retry_scale=1.0) as dispatcher:
+        webhook = await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        await dispatcher.wait_for_call(call_id, "rescheduled")
+        await dispatcher.delete_webhook(webhook.id)
+        call = await dispatcher.get_call(call_id)
+    assert (call.status, call.next_retry_at) == ("failed", None)
+    assert len(call.attempts) == 1
+
+
+async def test_events_outside_environments(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        await dispatcher.create_webhook(
+            webhook_attributes(events=[{"entity_type": "sso_user", "event_types": ["create"]}])
+        )
+        (call_id,) = await dispatcher.raise_event(event_of("sso_user", "create", "u1"))
+        await dispatcher.wait_for_call(call_id)
+    (payload,) = recorder.payloads()
+    assert (payload["environment"], payload["is_environment_primary"]) == ("main", True)
+    assert "x-environment" not in recorder.requests[0].headers
