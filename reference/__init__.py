@@ -1,1 +1,39 @@
-"""The reference webhook dispatcher."""
+"""The reference webhook dispatcher: DatoCMS-style webhooks, delivered durably."""
+
+from __future__ import annotations
+
+from reference.app import create_app
+from reference.calls import Attempt, CallStatus, WebhookCall
+from reference.dispatcher import Dispatcher
+from reference.events import Event
+from reference.exceptions import (
+    ConfigurationError,
+    ConflictError,
+    DispatcherError,
+    NotFoundError,
+    StoreError,
+    TemplateSyntaxError,
+    ValidationError,
+)
+from reference.settings import Settings
+from reference.store import CallQuery
+from reference.webhooks import Webhook
+
+__all__ = [
+    "Attempt",
+    "CallQuery",
+    "CallStatus",
+    "ConfigurationError",
+    "ConflictError",
+    "Dispatcher",
+    "DispatcherError",
+    "Event",
+    "NotFoundError",
+    "Settings",
+    "StoreError",
+    "TemplateSyntaxError",
+    "ValidationError",
+    "Webhook",
+    "WebhookCall",
+    "create_app",
+]

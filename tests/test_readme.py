@@ -1,0 +1,161 @@
+"""The README's commands and example, run as they are shown (ports aside)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+
+
+def block(language: str, containing: str) -> str:
+    for lang, text in BLOCK.findall(README.read_text(encoding="utf-8")):
+        if lang == language and containing in text:
+            return str(text)
+    raise AssertionError(f"no {language} block with {containing!r} in the README")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver_port() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def ports(text: str, api: int, receiver: int = 0) -> str:
+    return text.replace("127.0.0.1:8000", f"127.0.0.1:{api}").replace(
+        "127.0.0.1:9000", f"127.0.0.1:{receiver}"
+    )
+
+
+def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks", headers={"Authorization": "Bearer secret"}
+    )
+    for _ in range(300):
+        assert process.poll() is None, "the dispatcher exited"
+        try:
+            with urllib.request.urlopen(request, timeout=1):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            threading.Event().wait(0.05)
+    raise AssertionError("the dispatcher did not come up")
+
+
+def bash(script: str, cwd: Path) -> str:
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The README's serve command, run in a fresh folder on a free port."""
+    port = free_port()
+    command = block("sh", "webhooks-dispatcher serve").strip()
+    process = subprocess.Popen(
+        ["bash", "-c", f"exec {command} --port {port}"],
+        cwd=tmp_path,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(port, process)
+        yield port, tmp_path
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_create_a_webhook_with_curl(server: tuple[int, Path], receiver_port: int) -> None:
+    port, cwd = server
+    out = bash(ports(block("sh", "curl -s -X POST"), port, receiver_port), cwd)
+    webhook = json.loads(out)["data"]
+    assert webhook["id"] == "1"
+    assert webhook["attributes"]["auto_retry"] is True
+    assert (cwd / "webhooks.db").exists()
+
+
+def test_the_embedding_example(tmp_path: Path, receiver_port: int) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(ports(block("python", "from reference import"), 0, receiver_port))
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'success 200 {"id": "42", "title": "Hello"}\n'
+
+
+def test_activity_log_commands_against_the_demo(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reference",
+            "demo",
+            "--serve",
+            "--api-token",
+            "secret",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(port, process)
+        out = bash(ports(block("sh", "webhook_calls?filter"), port), tmp_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    listing = json.loads(out)  # the resend answers 204 with no body
+    assert listing["meta"]["total_count"] == 6
+    assert {c["attributes"]["status"] for c in listing["data"]} == {"success"}
+
+
+def test_render_commands(tmp_path: Path) -> None:
+    (tmp_path / "body.mustache").write_text('{"event": "{{event_type}}"}')
+    (tmp_path / "event.json").write_text('{"event_type": "publish"}')
+    out = bash(block("sh", "webhooks-dispatcher render"), tmp_path)
+    assert out == '{"event": "update"}{"event": "publish"}'
