@@ -1,4 +1,5 @@
-"""docs/receiver.md stays true: it names every parameter, fault and field, and its examples run."""
+"""The README's receiver section stays true: it names every parameter, fault and field,
+and its examples run."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import pytest
 from receiver.behaviours import FAULTS, PARAMETERS
 from receiver.recording import OUTCOMES, RecordedRequestJSON
 
-DOC = Path(__file__).parents[2] / "docs" / "receiver.md"
-TEXT = DOC.read_text(encoding="utf-8")
+DOC = Path(__file__).parents[2] / "README.md"
+_README = DOC.read_text(encoding="utf-8")
+_START = _README.index("## The mock webhook receiver")
+_END = _README.index("\n## ", _START + 1)
+TEXT = _README[_START:_END]
 EXAMPLES = re.findall(r"```python\n(.*?)```", TEXT, flags=re.DOTALL)
 
 
