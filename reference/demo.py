@@ -1,21 +1,14 @@
-"""`webhooks-dispatcher demo`: a dispatcher, a receiver, a few events, and the activity log."""
+"""`webhooks-dispatcher demo`: a dispatcher, the mock receiver, a few events, the activity log."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
+from receiver import MockReceiver
 from reference.dispatcher import Dispatcher
 from reference.events import Event
 from reference.settings import Settings
@@ -31,24 +24,27 @@ TEMPLATE = (
 
 async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
     """Run the demo; with `serve_port`, keep the API up afterwards until Ctrl-C."""
-    received: list[str] = []
-    async with _receiver(received) as receiver_url, Dispatcher(settings) as dispatcher:
-        api = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=dispatcher.app),
-            base_url="http://dispatcher",
-            headers={"Authorization": f"Bearer {settings.api_token}"},
-        )
-        async with api:
-            await _webhook(api, "Demo: every record", f"{receiver_url}/hook", None)
-            await _webhook(api, "Demo: custom payload", f"{receiver_url}/custom", TEMPLATE)
-            await _webhook(api, "Demo: failing receiver", f"{receiver_url}/fail", None)
-            for event in _events():
-                await dispatcher.raise_event(event)
-            await dispatcher.drain(timeout=15)
-            calls, total = await dispatcher.list_calls(CallQuery(limit=12))
-        _print_log(calls, total, dispatcher, received)
-        if serve_port is not None:
-            await _serve(dispatcher, settings, serve_port)
+    with MockReceiver() as receiver:
+        async with Dispatcher(settings) as dispatcher:
+            api = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=dispatcher.app),
+                base_url="http://dispatcher",
+                headers={"Authorization": f"Bearer {settings.api_token}"},
+            )
+            async with api:
+                await _webhook(api, "Demo: every record", receiver.url_for("/hook"), None)
+                await _webhook(api, "Demo: custom payload", receiver.url_for("/custom"), TEMPLATE)
+                await _webhook(
+                    api, "Demo: failing receiver", receiver.url_for("/fail", status=503), None
+                )
+                for event in _events():
+                    await dispatcher.raise_event(event)
+                await dispatcher.drain(timeout=15)
+                calls, total = await dispatcher.list_calls(CallQuery(limit=12))
+            _print_log(calls, total, dispatcher, len(receiver.requests()))
+            if serve_port is not None:
+                sys.stdout.write(f"What the receiver got: {receiver.url}/_receiver/requests\n")
+                await _serve(dispatcher, settings, serve_port)
     return 0
 
 
@@ -108,11 +104,9 @@ def _events() -> list[Event]:
     ]
 
 
-def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: list[str]) -> None:
+def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: int) -> None:
     out = sys.stdout
-    out.write(
-        f"The receiver got {len(received)} requests. Activity log ({total} calls in all):\n\n"
-    )
+    out.write(f"The receiver got {received} requests. Activity log ({total} calls in all):\n\n")
     out.write(f"{'call':>5}  {'webhook':<24} {'event':<14} {'status':<12} {'HTTP':>4}  retries\n")
     for call in calls:
         webhook = dispatcher.find_webhook(call.webhook_id)
@@ -138,29 +132,3 @@ async def _serve(dispatcher: Dispatcher, settings: Settings, port: int) -> None:
         uvicorn.Config(dispatcher.app, host="127.0.0.1", port=port, log_level="warning")
     )
     await server.serve()
-
-
-@contextlib.asynccontextmanager
-async def _receiver(received: list[str]) -> AsyncIterator[str]:
-    """A minimal receiver on a free loopback port: `/fail` answers 503, the rest 200."""
-
-    async def hook(request: Request) -> Response:
-        received.append(request.url.path)
-        await request.body()
-        if request.url.path == "/fail":
-            return PlainTextResponse("try again later", status_code=503)
-        return PlainTextResponse("ok")
-
-    app = Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)  # connections wait in the backlog until the server accepts them
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

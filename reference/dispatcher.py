@@ -151,6 +151,15 @@ class Dispatcher:
         """Store one call per matching webhook and have them sent; returns the call ids."""
         return await self.store.db.run(self.record_event, event)
 
+    async def raise_events(self, events: list[Event]) -> list[list[str]]:
+        """Like `raise_event` for many events, stored in one transaction."""
+
+        def record_all() -> list[list[str]]:
+            with self.store.db.transaction():
+                return [self.record_event(event) for event in events]
+
+        return await self.store.db.run(record_all)
+
     def record_event(self, event: Event) -> list[str]:
         """Store the calls for `event` in the current transaction (database thread only).
 
