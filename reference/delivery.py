@@ -115,9 +115,9 @@ class Delivery:
             if loop.time() >= deadline:
                 return False
             self.wake()
-            async with self._flushed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._flushed.wait(), 0.05)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.05), self._flushed:
+                    await self._flushed.wait()
 
     @property
     def flush_count(self) -> int:
@@ -151,8 +151,11 @@ class Delivery:
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
         if timeout > 0:
+            # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that
+            # races with the event being set, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
 
     async def _attempt(self, call: DueCall) -> None:
         limit = self._limits.setdefault(call.webhook_id, asyncio.Semaphore(self._max_per_webhook))
