@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,18 +16,24 @@ from tests.reference.factories import webhook_attributes
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 keys = st.sampled_from([*webhook_attributes().keys(), "enabled", "auto_retry", "other"])
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(
     body=st.one_of(
         json_values,
         st.dictionaries(keys, json_values).map(
-            lambda attrs: {"data": {"type": "webhook", "attributes": {**webhook_attributes(), **attrs}}}
+            lambda attrs: {
+                "data": {"type": "webhook", "attributes": {**webhook_attributes(), **attrs}}
+            }
         ),
     )
 )

@@ -65,7 +65,7 @@ async def test_a_change_and_its_calls_commit_together(
 
         with pytest.raises(RuntimeError):
             await dispatcher.store.db.run(change_then_fail)
-        calls, total = await dispatcher.list_calls(CallQuery())
+        _, total = await dispatcher.list_calls(CallQuery())
         assert total == 0
         assert await dispatcher.drain()
         batches = await dispatcher.raise_events([item_event(), item_event()])
