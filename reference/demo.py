@@ -10,7 +10,6 @@ import uvicorn
 
 from receiver import MockReceiver
 from reference.dispatcher import Dispatcher
-from reference.events import Event
 from reference.settings import Settings
 from reference.store import CallQuery
 
@@ -37,8 +36,7 @@ async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
                 await _webhook(
                     api, "Demo: failing receiver", receiver.url_for("/fail", status=503), None
                 )
-                for event in _events():
-                    await dispatcher.raise_event(event)
+                await _content_changes(api)
                 await dispatcher.drain(timeout=15)
                 calls, total = await dispatcher.list_calls(CallQuery(limit=12))
             _print_log(calls, total, dispatcher, len(receiver.requests()))
@@ -74,34 +72,39 @@ async def _webhook(api: httpx.AsyncClient, name: str, url: str, template: str | 
     response.raise_for_status()
 
 
-def _events() -> list[Event]:
-    model = {
-        "id": "1",
-        "type": "item_type",
-        "attributes": {"name": "Article", "api_key": "article"},
-    }
-    links = {"item_type": {"data": {"id": "1", "type": "item_type"}}}
+async def _content_changes(api: httpx.AsyncClient) -> None:
+    """A model with drafts, then a record created, updated and published."""
 
-    def record(title: str, status: str) -> dict[str, Any]:
-        return {
-            "id": "42",
+    async def send(method: str, path: str, data: dict[str, Any]) -> dict[str, Any]:
+        response = await api.request(method, path, json={"data": data})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()["data"]
+        return body
+
+    models = (await api.get("/item_types")).json()["data"]
+    existing = [m for m in models if m["attributes"]["api_key"] == "demo_article"]
+    if existing:  # a database from an earlier run
+        model = existing[0]
+    else:
+        attributes = {"name": "Article", "api_key": "demo_article", "draft_mode_active": True}
+        model = await send("POST", "/item_types", {"type": "item_type", "attributes": attributes})
+        title = {"label": "Title", "api_key": "title", "field_type": "string"}
+        await send(
+            "POST", f"/item_types/{model['id']}/fields", {"type": "field", "attributes": title}
+        )
+    record = await send(
+        "POST",
+        "/items",
+        {
             "type": "item",
-            "attributes": {"title": title},
-            "relationships": links,
-            "meta": {"status": status},
-        }
-
-    return [
-        Event("item", "create", record("Hello", "draft"), related_entities=(model,)),
-        Event(
-            "item",
-            "update",
-            record("Hello, world", "draft"),
-            previous_entity=record("Hello", "draft"),
-            related_entities=(model,),
-        ),
-        Event("item", "publish", record("Hello, world", "published"), related_entities=(model,)),
-    ]
+            "attributes": {"title": "Hello"},
+            "relationships": {"item_type": {"data": {"type": "item_type", "id": model["id"]}}},
+        },
+    )
+    await send(
+        "PUT", f"/items/{record['id']}", {"type": "item", "attributes": {"title": "Hello, world"}}
+    )
+    await send("PUT", f"/items/{record['id']}/publish", {"type": "item"})
 
 
 def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: int) -> None:

@@ -22,6 +22,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from reference.calls import WebhookCall
+from reference.content import Content
 from reference.delivery import Delivery
 from reference.events import Event
 from reference.exceptions import NotFoundError, ValidationError
@@ -75,6 +76,7 @@ class Dispatcher:
             max_in_flight=settings.max_in_flight,
             max_in_flight_per_webhook=settings.max_in_flight_per_webhook,
         )
+        self.content = Content(self, clock=clock, cache_tag_window=settings.cache_tag_window)
         self._worker: asyncio.Task[None] | None = None
         self._app: ASGIApp | None = None
 
@@ -84,7 +86,7 @@ class Dispatcher:
 
     @property
     def app(self) -> ASGIApp:
-        """The HTTP API (SPEC §1, §2, §7) for this dispatcher."""
+        """The HTTP API (SPEC §1, §2, §7) and the content API (SPEC §4)."""
         if self._app is None:
             from reference.api import create_api
 
@@ -97,9 +99,11 @@ class Dispatcher:
         """Start sending: every call that is due, including those left by a previous run."""
         if self._worker is None:
             self._worker = asyncio.create_task(self.delivery.run(), name="webhooks-delivery")
+            await self.content.start()
 
     async def stop(self) -> None:
         """Stop sending. Calls in flight are abandoned and sent again on the next start."""
+        await self.content.stop()
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.cancel()

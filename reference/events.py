@@ -6,6 +6,7 @@ payload and the `x-environment` header are all derived from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from reference.exceptions import ValidationError
 from reference.matrix import ENVIRONMENT_SCOPED, MATRIX
 
-__all__ = ["Event", "Resource"]
+__all__ = ["Event", "Resource", "variant_key"]
 
 Resource = dict[str, Any]
 """A JSON:API resource object: `{id, type, attributes, relationships, meta}`."""
@@ -35,6 +36,9 @@ class Event:
     previous_entity: Resource | None = None
     related_entities: tuple[Resource, ...] = ()
     happened_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    variants: Mapping[str, Resource] = field(default_factory=dict)
+    """Other serialisations of `entity` and `previous_entity`, keyed by `variant_key`;
+    only those that differ from the default (payload version 3, blocks as ids)."""
 
     def __post_init__(self) -> None:
         rule = MATRIX.get(self.entity_type)
@@ -48,6 +52,16 @@ class Event:
             raise ValidationError("entity.id", f"must be a string, got {self.entity.get('id')!r}")
         if self.happened_at.tzinfo is None:
             raise ValidationError("happened_at", "must be timezone-aware")
+
+    def entity_as(self, version: str, nested: bool) -> Resource:
+        """`entity` as payload version `version` writes it (SPEC §2 payload_api_version)."""
+        return self.variants.get(variant_key(version, nested, previous=False), self.entity)
+
+    def previous_entity_as(self, version: str, nested: bool) -> Resource | None:
+        if self.previous_entity is None:
+            return None
+        key = variant_key(version, nested, previous=True)
+        return self.variants.get(key, self.previous_entity)
 
     @property
     def entity_id(self) -> str:
@@ -69,6 +83,11 @@ class Event:
         if kind == "item_type" and self.entity_type == "item":
             return _relationship_id(self.entity, "item_type")
         return None
+
+
+def variant_key(version: str, nested: bool, *, previous: bool) -> str:
+    """`"2"`, `"3+nested"`, `"previous:1+nested"`, ...: the keys of `Event.variants`."""
+    return f"{'previous:' if previous else ''}{version}{'+nested' if nested else ''}"
 
 
 def _relationship_id(entity: Resource, name: str) -> str | None:

@@ -45,6 +45,7 @@ def format_event_time(event: Event) -> str:
 
 def default_payload(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
     """The default body as an object, keys in the order of SPEC §5."""
+    version, nested = webhook.payload_api_version, webhook.nested_items_in_payload
     payload: dict[str, Any] = {
         "webhook_call_id": call.call_id,
         "event_triggered_at": format_event_time(event),
@@ -55,11 +56,11 @@ def default_payload(event: Event, webhook: Webhook, call: CallContext) -> dict[s
         "is_environment_primary": event.is_environment_primary,
         "entity_type": event.entity_type,
         "event_type": event.event_type,
-        "entity": event.entity,
+        "entity": event.entity_as(version, nested),
     }
     # SPEC §5: previous_entity only for a record update.
     if event.entity_type == "item" and event.event_type == "update":
-        payload["previous_entity"] = event.previous_entity
+        payload["previous_entity"] = event.previous_entity_as(version, nested)
     payload["related_entities"] = list(event.related_entities)
     return payload
 

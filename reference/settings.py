@@ -35,6 +35,7 @@ class Settings:
     max_in_flight: int = 1024
     max_in_flight_per_webhook: int = 64
     user_agent: str = "datocms-webhooks/0.1.0"
+    cache_tag_window: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.api_token:
@@ -46,6 +47,10 @@ class Settings:
         if not 0 < self.connect_timeout <= self.deadline:
             raise ConfigurationError(
                 f"connect_timeout must be in (0, deadline], got {self.connect_timeout!r}"
+            )
+        if not 0 < self.cache_tag_window <= 1:
+            raise ConfigurationError(
+                f"cache_tag_window must be in (0, 1] seconds, got {self.cache_tag_window!r}"
             )
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")

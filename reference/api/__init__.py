@@ -20,8 +20,15 @@ __all__ = ["create_api"]
 
 def create_api(dispatcher: Dispatcher) -> Starlette:
     """The API app. It has no lifespan: whoever serves it enters the dispatcher."""
+    from reference.content.routes import content_routes
+
+    limit = dispatcher.settings.max_request_body_bytes
     return Starlette(
-        routes=[*webhook_routes(dispatcher), *call_routes(dispatcher)],
+        routes=[
+            *webhook_routes(dispatcher),
+            *call_routes(dispatcher),
+            *content_routes(dispatcher.content, limit),
+        ],
         middleware=[Middleware(BearerAuth, token=dispatcher.settings.api_token)],
         exception_handlers=exception_handlers,
     )

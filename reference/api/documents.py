@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from reference.api.errors import ApiError
 
-__all__ = ["read_resource"]
+__all__ = ["read_body", "read_data", "read_resource"]
 
 _DATA_MEMBERS = {"id", "type", "attributes", "relationships", "meta"}
 
@@ -33,6 +33,24 @@ async def read_resource(
     request: Request, resource_type: str, limit: int, resource_id: str | None = None
 ) -> dict[str, Any]:
     """The `attributes` of a `{"data": {...}}` document of `resource_type`."""
+    data = await read_data(request, resource_type, limit, resource_id)
+    if data.get("relationships"):
+        raise ApiError(
+            422, "INVALID_FIELD", f"a {resource_type} has no relationships", "relationships"
+        )
+    attributes: dict[str, Any] = data.get("attributes", {})
+    return attributes
+
+
+async def read_data(
+    request: Request,
+    resource_type: str,
+    limit: int,
+    resource_id: str | None = None,
+    *,
+    check_id: bool = True,
+) -> dict[str, Any]:
+    """The checked `data` object of a `{"data": {...}}` document of `resource_type`."""
     body = await read_body(request, limit)
     try:
         document = json.loads(body)
@@ -51,20 +69,16 @@ async def read_resource(
             f"data.type must be {resource_type!r}, got {data.get('type')!r}",
             "data.type",
         )
-    if "id" in data and resource_id is not None and data["id"] != resource_id:
+    if check_id and "id" in data and resource_id is not None and data["id"] != resource_id:
         raise ApiError(
             422, "INVALID_FIELD", f"data.id {data['id']!r} does not match the URL", "data.id"
         )
-    if "id" in data and resource_id is None:
+    if check_id and "id" in data and resource_id is None:
         raise ApiError(422, "INVALID_FIELD", "ids are assigned by the server", "data.id")
-    attributes = data.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise ApiError(422, "INVALID_FORMAT", "data.attributes must be an object", "attributes")
-    if data.get("relationships"):
-        raise ApiError(
-            422, "INVALID_FIELD", f"a {resource_type} has no relationships", "relationships"
-        )
-    return attributes
+    for member in ("attributes", "relationships"):
+        if not isinstance(data.get(member, {}), dict):
+            raise ApiError(422, "INVALID_FORMAT", f"data.{member} must be an object", member)
+    return data
 
 
 def _too_large(limit: int) -> ApiError:

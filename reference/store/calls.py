@@ -78,7 +78,7 @@ class CallRows:
             cursor = conn.execute(
                 "INSERT INTO events (entity_type, event_type, environment,"
                 " is_environment_primary, happened_at, entity, previous_entity,"
-                " related_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " related_entities, variants) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     event.entity_type,
                     event.event_type,
@@ -88,6 +88,7 @@ class CallRows:
                     dumps(event.entity),
                     None if event.previous_entity is None else dumps(event.previous_entity),
                     dumps(list(event.related_entities)),
+                    dumps(dict(event.variants)) if event.variants else None,
                 ),
             )
             event_id = cursor.lastrowid
@@ -134,7 +135,7 @@ class CallRows:
             "SELECT c.id, c.webhook_id, c.status, c.resend_requested,"
             " c.attempted_auto_retries_count, c.next_retry_at, c.due_at,"
             " e.entity_type, e.event_type, e.environment, e.is_environment_primary,"
-            " e.happened_at, e.entity, e.previous_entity, e.related_entities"
+            " e.happened_at, e.entity, e.previous_entity, e.related_entities, e.variants"
             " FROM webhook_calls c JOIN events e ON e.id = c.event_id"
         )
         with self._db.transaction() as conn:
@@ -316,7 +317,7 @@ def _time_or_none(seconds: float | None) -> datetime | None:
 def _due_call(row: tuple[Any, ...]) -> DueCall:
     (call_id, webhook_id, status, resend, retries, next_retry_at, due_at) = row[:7]
     (entity_type, event_type, environment, primary, happened_at) = row[7:12]
-    (entity, previous_entity, related_entities) = row[12:]
+    (entity, previous_entity, related_entities, variants) = row[12:]
     event = Event(
         entity_type=entity_type,
         event_type=event_type,
@@ -326,6 +327,7 @@ def _due_call(row: tuple[Any, ...]) -> DueCall:
         previous_entity=None if previous_entity is None else json.loads(previous_entity),
         related_entities=tuple(json.loads(related_entities)),
         happened_at=from_epoch(happened_at),
+        variants={} if variants is None else json.loads(variants),
     )
     if resend:
         trigger = Trigger.MANUAL

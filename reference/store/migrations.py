@@ -68,6 +68,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (call_id, number)
     ) WITHOUT ROWID;
     """,
+    """
+    ALTER TABLE events ADD COLUMN variants TEXT;
+    CREATE TABLE content_environments (
+        id TEXT PRIMARY KEY,
+        is_primary INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE content_entities (
+        environment TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (environment, type, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE content_pending_tags (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        environment TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        added_at REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -1,0 +1,78 @@
+"""The content API: environments, models, fields, records, uploads, build triggers,
+maintenance mode and SSO users, whose changes raise the events of SPEC §4.
+
+Each request runs in one database transaction with the events it raises, so a
+change and its calls are committed together or not at all, and a request that
+fails validation raises nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from reference.content.cache_tags import CacheTagFlusher
+from reference.content.rows import ContentRows
+from reference.content.scope import Scope
+from reference.exceptions import NotFoundError
+
+if TYPE_CHECKING:
+    from reference.dispatcher import Dispatcher
+
+__all__ = ["Content"]
+
+T = TypeVar("T")
+
+
+class Content:
+    """The content of one site, kept in the dispatcher's store."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, *, clock: Callable[[], datetime], cache_tag_window: float
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.rows = ContentRows(dispatcher.store.db)
+        self.rows.ensure_primary(clock())
+        self.cache_tags = CacheTagFlusher(
+            dispatcher, self.rows, window=cache_tag_window, clock=clock
+        )
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self.cache_tags.run(), name="webhooks-cache-tags")
+
+    async def stop(self) -> None:
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+
+    async def change(self, environment: str | None, action: Callable[..., T], *args: Any) -> T:
+        """Run `action(scope, *args)` in one transaction in the database thread.
+
+        `environment` None is the primary environment; an unknown one is 404.
+        """
+        return await self.dispatcher.store.db.run(self._in_transaction, environment, action, args)
+
+    def _in_transaction(
+        self, environment: str | None, action: Callable[..., T], args: tuple[Any, ...]
+    ) -> T:
+        db = self.dispatcher.store.db
+        with db.transaction():
+            scope = self.scope(environment)
+            result = action(scope, *args)
+            if scope.tagged:
+                db.on_commit(self.cache_tags.wake)
+            return result
+
+    def scope(self, environment: str | None) -> Scope:
+        """A scope on `environment` (database thread only)."""
+        name = self.rows.primary() if environment is None else environment
+        primary = self.rows.environment(name)
+        if primary is None:
+            raise NotFoundError("environment", name)
+        return Scope(self.rows, self.dispatcher, self.clock(), name, primary)

@@ -1,0 +1,85 @@
+"""CDA cache tags: tags invalidated within one window (at most 1 s) go out as one
+`invalidate` event per environment (SPEC §4).
+
+Tags are stored with the change that invalidates them, so a restart within a
+window still sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from reference.content.rows import ContentRows
+from reference.events import Event
+from reference.timefmt import from_epoch, to_epoch
+
+if TYPE_CHECKING:
+    from reference.dispatcher import Dispatcher
+
+__all__ = ["CacheTagFlusher"]
+
+
+class CacheTagFlusher:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        rows: ContentRows,
+        *,
+        window: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._rows = rows
+        self._window = window
+        self._clock = clock
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """New tags were committed. Safe to call from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        db = self._dispatcher.store.db
+        try:
+            while True:
+                self._wakeup.clear()
+                oldest = await db.run(self._rows.oldest_tag_at)
+                if oldest is None:
+                    await self._wakeup.wait()
+                    continue
+                wait = oldest + self._window - to_epoch(self._clock())
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await asyncio.Event().wait()
+                await db.run(self._flush, oldest + self._window)
+        finally:
+            self._loop = None
+
+    def _flush(self, until: float) -> None:
+        with self._dispatcher.store.db.transaction():
+            for environment, tags in self._rows.take_tags(until).items():
+                primary = self._rows.environment(environment)
+                self._dispatcher.record_event(
+                    Event(
+                        entity_type="cda_cache_tags",
+                        event_type="invalidate",
+                        entity={
+                            "id": "cda_cache_tags",
+                            "type": "cda_cache_tags",
+                            "attributes": {"tags": tags},
+                            "relationships": {},
+                            "meta": {},
+                        },
+                        environment=environment,
+                        is_environment_primary=bool(primary),
+                        happened_at=from_epoch(min(until, to_epoch(self._clock()))),
+                    )
+                )

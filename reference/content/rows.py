@@ -1,0 +1,174 @@
+"""Content rows: environments, entities kept as JSON:API resources, and pending cache tags.
+
+Every entity lives in `content_entities` keyed by (environment, type, id);
+entities outside environments (build triggers, SSO users) use the empty
+environment. Call these in the database thread, inside a transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from reference.events import Resource
+from reference.store.database import Database
+from reference.timefmt import to_epoch
+
+__all__ = ["SITE", "ContentRows"]
+
+SITE = ""  # the "environment" of entities that live outside environments
+
+
+class ContentRows:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- environments --------------------------------------------------------
+
+    def environments(self) -> list[tuple[str, bool]]:
+        rows = self._db.conn.execute(
+            "SELECT id, is_primary FROM content_environments ORDER BY is_primary DESC, id"
+        ).fetchall()
+        return [(str(i), bool(p)) for i, p in rows]
+
+    def environment(self, environment_id: str) -> bool | None:
+        """Whether the environment is the primary one; None when there is no such one."""
+        row = self._db.conn.execute(
+            "SELECT is_primary FROM content_environments WHERE id = ?", (environment_id,)
+        ).fetchone()
+        return None if row is None else bool(row[0])
+
+    def primary(self) -> str:
+        row = self._db.conn.execute(
+            "SELECT id FROM content_environments WHERE is_primary = 1"
+        ).fetchone()
+        return "main" if row is None else str(row[0])
+
+    def ensure_primary(self, now: datetime) -> None:
+        """SPEC §4: the primary environment is `main` at first."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO content_environments (id, is_primary, created_at)"
+                " SELECT 'main', 1, ? WHERE NOT EXISTS (SELECT 1 FROM content_environments)",
+                (to_epoch(now),),
+            )
+
+    def fork(self, source: str, target: str, now: datetime) -> None:
+        conn = self._db.conn
+        conn.execute(
+            "INSERT INTO content_environments (id, is_primary, created_at) VALUES (?, 0, ?)",
+            (target, to_epoch(now)),
+        )
+        conn.execute(
+            "INSERT INTO content_entities (environment, type, id, document)"
+            " SELECT ?, type, id, document FROM content_entities WHERE environment = ?",
+            (target, source),
+        )
+
+    def rename(self, old: str, new: str) -> None:
+        conn = self._db.conn
+        conn.execute("UPDATE content_environments SET id = ? WHERE id = ?", (new, old))
+        conn.execute(
+            "UPDATE content_entities SET environment = ? WHERE environment = ?", (new, old)
+        )
+        conn.execute(
+            "UPDATE content_pending_tags SET environment = ? WHERE environment = ?", (new, old)
+        )
+
+    def promote(self, environment_id: str) -> None:
+        self._db.conn.execute(
+            "UPDATE content_environments SET is_primary = (id = ?)", (environment_id,)
+        )
+
+    def drop(self, environment_id: str) -> None:
+        conn = self._db.conn
+        conn.execute("DELETE FROM content_environments WHERE id = ?", (environment_id,))
+        conn.execute("DELETE FROM content_entities WHERE environment = ?", (environment_id,))
+
+    # -- entities --------------------------------------------------------------
+
+    def next_id(self) -> str:
+        conn = self._db.conn
+        row = conn.execute("SELECT value FROM meta WHERE key = 'content_next_id'").fetchone()
+        value = 1 if row is None else int(row[0])
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('content_next_id', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(value + 1),),
+        )
+        return str(value)
+
+    def get(self, environment: str, kind: str, entity_id: str) -> Resource | None:
+        row = self._db.conn.execute(
+            "SELECT document FROM content_entities WHERE environment = ? AND type = ? AND id = ?",
+            (environment, kind, entity_id),
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def all(self, environment: str, kind: str) -> list[Resource]:
+        rows = self._db.conn.execute(
+            "SELECT document FROM content_entities WHERE environment = ? AND type = ?"
+            " ORDER BY CAST(id AS INTEGER), id",
+            (environment, kind),
+        ).fetchall()
+        return [_loads(row[0]) for row in rows]
+
+    def put(self, environment: str, resource: Resource) -> None:
+        self._db.conn.execute(
+            "INSERT INTO content_entities (environment, type, id, document) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (environment, type, id) DO UPDATE SET document = excluded.document",
+            (environment, resource["type"], resource["id"], json.dumps(resource)),
+        )
+
+    def delete(self, environment: str, kind: str, entity_id: str) -> None:
+        self._db.conn.execute(
+            "DELETE FROM content_entities WHERE environment = ? AND type = ? AND id = ?",
+            (environment, kind, entity_id),
+        )
+
+    # -- site settings -----------------------------------------------------------
+
+    def setting(self, key: str, default: Any) -> Any:
+        row = self._db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self._db.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    # -- cache tags ----------------------------------------------------------------
+
+    def add_tags(self, environment: str, tags: list[str], now: datetime) -> None:
+        self._db.conn.executemany(
+            "INSERT INTO content_pending_tags (environment, tag, added_at) VALUES (?, ?, ?)",
+            [(environment, tag, to_epoch(now)) for tag in tags],
+        )
+
+    def oldest_tag_at(self) -> float | None:
+        (oldest,) = self._db.conn.execute(
+            "SELECT MIN(added_at) FROM content_pending_tags"
+        ).fetchone()
+        return None if oldest is None else float(oldest)
+
+    def take_tags(self, until: float) -> dict[str, list[str]]:
+        """Remove and return the tags added up to `until`, per environment, in order."""
+        rows = self._db.conn.execute(
+            "SELECT environment, tag FROM content_pending_tags WHERE added_at <= ? ORDER BY id",
+            (until,),
+        ).fetchall()
+        self._db.conn.execute("DELETE FROM content_pending_tags WHERE added_at <= ?", (until,))
+        tags: dict[str, list[str]] = defaultdict(list)
+        for environment, tag in rows:
+            if tag not in tags[environment]:
+                tags[environment].append(tag)
+        return dict(tags)
+
+
+def _loads(text: str) -> Resource:
+    value: Resource = json.loads(text)
+    return value

@@ -1,0 +1,103 @@
+"""What one content request works in: the rows, the environment, the clock, and how
+it raises events. A `Scope` lives inside one database transaction, so a change and
+the events it raises are committed together or not at all (SPEC §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from reference.content.rows import ContentRows
+from reference.events import Event, Resource
+from reference.exceptions import NotFoundError, ValidationError
+from reference.timefmt import format_time
+
+if TYPE_CHECKING:
+    from reference.dispatcher import Dispatcher
+
+__all__ = ["ACCOUNT", "Scope", "closed_attributes", "link"]
+
+# The account behind the API token: every record's creator.
+ACCOUNT: Resource = {
+    "id": "1",
+    "type": "account",
+    "attributes": {"email": "owner@example.com", "first_name": "Site", "last_name": "Owner"},
+    "relationships": {},
+    "meta": {},
+}
+
+
+def link(kind: str, entity_id: str) -> dict[str, Any]:
+    return {"data": {"type": kind, "id": entity_id}}
+
+
+@dataclass
+class Scope:
+    rows: ContentRows
+    dispatcher: Dispatcher
+    now: datetime
+    environment: str
+    is_primary: bool
+    raised: list[Event] = field(default_factory=list)
+    tagged: bool = False
+
+    @property
+    def timestamp(self) -> str:
+        return format_time(self.now)
+
+    def get(self, kind: str, entity_id: str, *, environment: str | None = None) -> Resource:
+        found = self.rows.get(
+            self.environment if environment is None else environment, kind, entity_id
+        )
+        if found is None:
+            raise NotFoundError(kind, entity_id)
+        return found
+
+    def raise_event(
+        self,
+        entity_type: str,
+        event_type: str,
+        entity: Resource,
+        *,
+        previous: Resource | None = None,
+        related: Sequence[Resource] = (),
+        variants: Mapping[str, Resource] | None = None,
+        environment: str | None = None,
+        is_primary: bool | None = None,
+    ) -> None:
+        """Record the event and its calls in this transaction."""
+        event = Event(
+            entity_type=entity_type,
+            event_type=event_type,
+            entity=entity,
+            environment=self.environment if environment is None else environment,
+            is_environment_primary=self.is_primary if is_primary is None else is_primary,
+            previous_entity=previous,
+            related_entities=tuple(related),
+            happened_at=self.now,
+            variants=dict(variants or {}),
+        )
+        self.dispatcher.record_event(event)
+        self.raised.append(event)
+
+    def invalidate(self, tags: Sequence[str], environment: str | None = None) -> None:
+        """SPEC §4: changed published content invalidates these CDA cache tags."""
+        self.rows.add_tags(
+            self.environment if environment is None else environment, list(tags), self.now
+        )
+        self.tagged = True
+
+
+def closed_attributes(
+    attributes: Mapping[str, Any], allowed: Mapping[str, Any], *, required: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Check names (SPEC §1: attribute objects are closed) and presence of required ones."""
+    for name in attributes:
+        if name not in allowed:
+            raise ValidationError(name, f"unknown attribute {name!r}")
+    for name in required:
+        if name not in attributes:
+            raise ValidationError(name, "is required")
+    return dict(attributes)
