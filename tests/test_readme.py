@@ -159,3 +159,15 @@ def test_render_commands(tmp_path: Path) -> None:
     (tmp_path / "event.json").write_text('{"event_type": "publish"}')
     out = bash(block("sh", "webhooks-dispatcher render"), tmp_path)
     assert out == '{"event": "update"}{"event": "publish"}'
+
+
+def test_content_changes_with_curl(server: tuple[int, Path]) -> None:
+    port, cwd = server
+    out = bash(ports(block("sh", "/item_types/1/fields"), port), cwd)
+    documents, decoder, at = [], json.JSONDecoder(), 0
+    while at < len(out):  # curl prints the answers back to back
+        document, at = decoder.raw_decode(out, at)
+        documents.append(document)
+    assert len(documents) == 4
+    record = documents[-1]["data"]
+    assert (record["id"], record["meta"]["status"]) == ("3", "published")
