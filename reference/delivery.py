@@ -93,9 +93,15 @@ class Delivery:
         try:
             while True:
                 self._wakeup.clear()
-                claimed = await self._claim()
-                if not claimed:
-                    await self._sleep()
+                try:
+                    claimed = await self._claim()
+                    if not claimed:
+                        await self._sleep()
+                except Exception:
+                    # A store error must not end delivery: the calls stay in the
+                    # store and are claimed again once it answers.
+                    logger.exception("could not claim due calls; trying again in 1 s")
+                    await asyncio.sleep(1.0)
         finally:
             flusher.cancel()
             for task in list(self._tasks):

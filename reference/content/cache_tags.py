@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from reference.dispatcher import Dispatcher
 
 __all__ = ["CacheTagFlusher"]
+
+logger = logging.getLogger("reference.content.cache_tags")
 
 
 class CacheTagFlusher:
@@ -59,7 +62,12 @@ class CacheTagFlusher:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
                             await asyncio.Event().wait()
-                await db.run(self._flush, oldest + self._window)
+                try:
+                    await db.run(self._flush, oldest + self._window)
+                except Exception:
+                    # The tags stay in the store; the next round sends them.
+                    logger.exception("could not send cache tag invalidations; retrying in 1 s")
+                    await asyncio.sleep(1.0)
         finally:
             self._loop = None
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -231,3 +232,22 @@ async def test_events_outside_environments(
     (payload,) = recorder.payloads()
     assert (payload["environment"], payload["is_environment_primary"]) == ("main", True)
     assert "x-environment" not in recorder.requests[0].headers
+
+
+async def test_a_store_error_does_not_end_delivery(
+    make_dispatcher: DispatcherFactory, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes())
+        claim = dispatcher.store.calls.claim
+        failures = [RuntimeError("database is locked")]
+
+        def flaky_claim(*args: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return claim(*args)
+
+        monkeypatch.setattr(dispatcher.store.calls, "claim", flaky_claim)
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, timeout=5)
+    assert call.status == "success" and failures == []
