@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 
+from reference.admin import create_admin
 from reference.dispatcher import Clock, Dispatcher, utcnow
 from reference.settings import Settings
 
@@ -21,7 +24,9 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = utcnow,
 ) -> Starlette:
-    """A Starlette app serving the API; the dispatcher is at `app.state.dispatcher`.
+    """A Starlette app serving the API and, under `/admin`, the admin pages.
+
+    The dispatcher is at `app.state.dispatcher`.
 
     The store is opened here; delivery starts with the lifespan and stops with it.
     """
@@ -32,6 +37,14 @@ def create_app(
         async with dispatcher:
             yield
 
-    app = Starlette(routes=[Mount("/", app=dispatcher.app)], lifespan=lifespan)
+    async def admin_home(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=307)
+
+    routes = [
+        Route("/admin", admin_home),  # the API below would answer it otherwise
+        Mount("/admin", app=create_admin(dispatcher, mount_path="/admin")),
+        Mount("/", app=dispatcher.app),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.dispatcher = dispatcher
     return app
