@@ -22,3 +22,101 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("ruff", "check", ".")
     session.run("mypy")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """The benchmark (issue 7): starts Redis on loopback, runs `python -m bench`, stops it.
+
+    Not among the default sessions; `nox -s bench -- --quick` runs a tenth of it.
+    """
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    session.install(
+        "-e", ".", "aiohttp", "httptools", "uvloop", "rq", "requests", "redis", "sniffio"
+    )
+    server = shutil.which("redis-server")
+    if server is None:
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", "redis-server", external=True)
+        server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as folder:
+        redis = subprocess.Popen(
+            [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", folder],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            session.run(
+                "python",
+                "-m",
+                "bench",
+                *session.posargs,
+                env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+            )
+        finally:
+            redis.terminate()
+            redis.wait(10)
+
+
+@nox.session(python="3.11")
+def conformance(session: nox.Session) -> None:
+    """Run the conformance suite against the bundled reference dispatcher."""
+    import socket
+    import subprocess
+    import tempfile
+    import time
+    import urllib.error
+    import urllib.request
+
+    session.install("-e", ".")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "conformance"
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as scratch:
+        # A shrunk retry schedule (SPEC §8: the schedule is data) and a fresh database.
+        server = subprocess.Popen(
+            [
+                f"{session.bin}/webhooks-dispatcher",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                f"{scratch}/conformance.db",
+                "--api-token",
+                token,
+                "--retry-scale",
+                "0.0001",
+            ]
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/webhooks", timeout=1)
+                except urllib.error.HTTPError:
+                    break  # 401: it is up
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        session.error("the reference dispatcher did not start")
+                    time.sleep(0.1)
+            session.run(
+                "webhooks-conformance",
+                "--target",
+                url,
+                "--token",
+                token,
+                "--retry-scale",
+                "0.0001",
+                *session.posargs,
+            )
+        finally:
+            server.terminate()
+            server.wait(10)

@@ -1,0 +1,323 @@
+"""The pytest plugin of the suite: target and receiver fixtures, levels, reports.
+
+Loaded with `-p conformance.plugin` (the `webhooks-conformance` command does
+it). A failed MUST case fails the run; a failed SHOULD case is reported as
+non-strict (an xfail) unless `--strict`; a failed MAY case is informational.
+The JSON index (`index.json`) and the console summary by family are written
+here; JUnit XML is pytest's own `--junitxml`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cases import FAMILIES, Case, Level, case_of
+from conformance.client import Resource, Target
+from receiver import MockReceiver, RecordedRequest
+
+__all__ = ["Content", "Evidence", "Hooks", "Outcome"]
+
+_EVIDENCE = pytest.StashKey["Evidence"]()
+_paths = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance")
+    group.addoption("--target", help="base URL of the dispatcher under test")
+    group.addoption("--token", help="its API token")
+    group.addoption(
+        "--retry-scale",
+        type=float,
+        default=None,
+        help="the factor the target's retry schedule is shrunk by (cases needing it skip without)",
+    )
+    group.addoption(
+        "--strict-should", action="store_true", help="a failed SHOULD case fails the run"
+    )
+    group.addoption(
+        "--case", action="append", default=[], help="run the cases whose id starts with this"
+    )
+    group.addoption("--report-dir", help="write index.json here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("--target") or not config.getoption("--token"):
+        raise pytest.UsageError("the conformance suite needs --target URL and --token TOKEN")
+    config.stash[_RESULTS] = Results()
+
+
+# -- selection --------------------------------------------------------------------
+
+
+def item_case(item: pytest.Item) -> Case | None:
+    return case_of(getattr(item, "function", None))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    prefixes = [p.upper() for arg in config.getoption("--case") for p in arg.split(",") if p]
+    keep, drop = [], []
+    for item in items:
+        found = item_case(item)
+        if found is not None and (not prefixes or found.id.startswith(tuple(prefixes))):
+            keep.append(item)
+        else:
+            drop.append(item)
+    # Cases that wait for a background run (marked `last`) go at the end, so
+    # that what they wait for overlaps every other case.
+    keep.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+# -- fixtures ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    """The dispatcher under test."""
+    with Target(pytestconfig.getoption("--target"), pytestconfig.getoption("--token")) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[MockReceiver]:
+    """The mock receiver every webhook of the run points at."""
+    with MockReceiver() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def retry_scale(pytestconfig: pytest.Config) -> float:
+    """The target's retry-schedule factor; the case is skipped when it cannot be shrunk."""
+    scale: float | None = pytestconfig.getoption("--retry-scale")
+    if scale is None or scale >= 1:
+        pytest.skip("the target's retry schedule cannot be shrunk (no --retry-scale below 1)")
+    return scale
+
+
+@dataclass(frozen=True)
+class Content:
+    """Content the cases share: models (with and without drafts) and a sandbox."""
+
+    model: str
+    plain_model: str
+    sandbox: str
+    sandbox_model: str
+
+
+@pytest.fixture(scope="session")
+def content(target: Target) -> Content:
+    model = target.model(draft=True)["id"]
+    target.field(model, "title")
+    plain = target.model(draft=False)["id"]
+    target.field(plain, "title")
+    sandbox = f"conformance-{os.getpid()}-{next(_paths)}"
+    target.fork("main", sandbox)
+    in_sandbox = target.model(draft=True, environment=sandbox)["id"]
+    target.request(
+        "POST",
+        f"/item_types/{in_sandbox}/fields",
+        json={
+            "data": {
+                "type": "field",
+                "attributes": {"label": "title", "api_key": "title", "field_type": "string"},
+            }
+        },
+        headers={"X-Environment": sandbox},
+    )
+    return Content(model, plain, sandbox, in_sandbox)
+
+
+@dataclass
+class Evidence:
+    """What a case saw: `actual` for the report, and the receiver's requests."""
+
+    actual: str | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+    def saw(self, requests: list[RecordedRequest]) -> list[RecordedRequest]:
+        self.requests = list(requests)
+        return requests
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    found = Evidence()
+    request.node.stash[_EVIDENCE] = found
+    return found
+
+
+class Hooks:
+    """Creates webhooks pointing at the receiver and deletes them afterwards."""
+
+    def __init__(self, target: Target, receiver: MockReceiver, prefix: str) -> None:
+        self.target = target
+        self.receiver = receiver
+        self.prefix = prefix
+        self.created: list[str] = []
+
+    def path(self, name: str = "hook") -> str:
+        """A receiver path no other case uses."""
+        return f"/{self.prefix}/{next(_paths)}/{name}"
+
+    def create(self, url: str, events: list[Resource], **attributes: Any) -> Resource:
+        webhook = self.target.create_webhook(Target.webhook_attributes(url, events, **attributes))
+        self.created.append(webhook["id"])
+        return webhook
+
+    def cleanup(self) -> None:
+        for webhook_id in self.created:
+            self.target.delete_webhook(webhook_id)
+        self.created.clear()
+
+
+@pytest.fixture
+def hooks(
+    target: Target, receiver: MockReceiver, request: pytest.FixtureRequest
+) -> Iterator[Hooks]:
+    found = item_case(request.node) if isinstance(request.node, pytest.Item) else None
+    made = Hooks(target, receiver, found.id if found else "case")
+    yield made
+    made.cleanup()
+
+
+# -- outcomes ------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One case in the JSON index."""
+
+    id: str
+    level: str
+    section: str
+    outcome: str  # passed, failed, non-strict, informational, skipped, error
+    duration: float
+    expected: str
+    actual: str
+    receiver: list[dict[str, Any]]
+
+
+@dataclass
+class Results:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+
+_RESULTS = pytest.StashKey[Results]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    found = item_case(item)
+    if found is None:
+        return report
+    results = item.config.stash[_RESULTS]
+    evidence = item.stash.get(_EVIDENCE, Evidence())
+    strict = bool(item.config.getoption("--strict-should"))
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        results.outcomes[found.id] = _outcome(found, report, evidence, strict)
+    if report.when == "call" and report.failed and not _fails_run(found.level, strict):
+        # SPEC §9 levels: shown as xfail, so the run does not fail.
+        report.outcome = "skipped"
+        label = "non-strict" if found.level is Level.SHOULD else "informational"
+        report.wasxfail = f"{found.id} {found.level} failed ({label}): {_message(report)}"
+    return report
+
+
+def _fails_run(level: Level, strict: bool) -> bool:
+    return level is Level.MUST or (level is Level.SHOULD and strict)
+
+
+def _message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None) or str(report.longrepr or "")
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _outcome(found: Case, report: pytest.TestReport, evidence: Evidence, strict: bool) -> Outcome:
+    if report.skipped:
+        state = "skipped"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        actual = f"skipped: {reason.removeprefix('Skipped: ')}"
+    elif report.passed:
+        state, actual = "passed", evidence.actual or "as expected"
+    else:
+        if report.when != "call":
+            state = "error"
+        elif _fails_run(found.level, strict):
+            state = "failed"
+        else:
+            state = "non-strict" if found.level is Level.SHOULD else "informational"
+        actual = evidence.actual or _message(report)
+    return Outcome(
+        id=found.id,
+        level=str(found.level),
+        section=found.section,
+        outcome=state,
+        duration=round(report.duration, 3),
+        expected=found.expect,
+        actual=actual,
+        receiver=[_excerpt(r) for r in evidence.requests[:5]],
+    )
+
+
+def _excerpt(request: RecordedRequest) -> dict[str, Any]:
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "headers": [list(pair) for pair in request.headers[:16]],
+        "body": request.text[:600],
+        "outcome": request.outcome,
+        "status": request.status,
+        "received_at": request.received_at,
+        "abandoned_at": request.abandoned_at,
+    }
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    outcomes = sorted(config.stash[_RESULTS].outcomes.values(), key=lambda o: o.id)
+    if not outcomes:
+        return
+    columns = ("passed", "failed", "non-strict", "informational", "skipped", "error")
+    terminalreporter.section("conformance summary by family")
+    terminalreporter.write_line(f"{'family':8}" + "".join(f"{c:>15}" for c in columns))
+    for family in FAMILIES:
+        mine = [o for o in outcomes if o.id.startswith(family + "-")]
+        if mine:
+            counts = [sum(o.outcome == c for o in mine) for c in columns]
+            terminalreporter.write_line(f"{family:8}" + "".join(f"{n:>15}" for n in counts))
+    for o in outcomes:
+        if o.outcome not in ("passed", "skipped"):
+            terminalreporter.write_line(f"{o.outcome.upper():>13} {o.id} [{o.level}] {o.expected}")
+            terminalreporter.write_line(f"{'':14}actual: {o.actual}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    directory = session.config.getoption("--report-dir")
+    if not directory:
+        return
+    outcomes = sorted(session.config.stash[_RESULTS].outcomes.values(), key=lambda o: o.id)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    index = {
+        "target": session.config.getoption("--target"),
+        "strict": bool(session.config.getoption("--strict-should")),
+        "cases": [vars(o) for o in outcomes],
+    }
+    path = os.path.join(directory, "index.json")
+    Path(path).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")

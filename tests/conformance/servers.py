@@ -1,0 +1,129 @@
+"""Reference dispatchers with one part swapped for a wrong one, served on a free port.
+
+Each is the bundled dispatcher with exactly one defect, so that the cases
+aimed at that defect, and only those, fail against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urljoin
+
+import uvicorn
+
+from reference.app import create_app
+from reference.calls import WebhookCall
+from reference.dispatcher import Dispatcher
+from reference.exceptions import ValidationError
+from reference.sender import Outcome, OutgoingRequest, Sender
+from reference.settings import Settings
+
+TOKEN = "conformance-self-test"
+SCALE = 0.0001
+
+FAILING = ("failed", "non-strict", "informational", "error")
+
+
+class FollowingSender(Sender):
+    """Wrong: follows a 3xx to its Location (SPEC §5 says never)."""
+
+    async def send(self, request: OutgoingRequest) -> Outcome:
+        outcome = await super().send(request)
+        location = dict((k.lower(), v) for k, v in outcome.headers).get("location")
+        if outcome.status is not None and 300 <= outcome.status < 400 and location:
+            followed = OutgoingRequest(
+                urljoin(request.url, location), request.headers, request.body
+            )
+            return await super().send(followed)
+        return outcome
+
+
+class PerReadSender(Sender):
+    """Wrong: a 5 s timeout on each read instead of one deadline over the exchange."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__()
+        self._deadline = 3600.0
+        self._extensions = {"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": None}}
+
+
+async def resend_as_new_call(dispatcher: Dispatcher, call_id: str) -> WebhookCall:
+    """Wrong: a resend stores a new call for the same event instead of updating the call."""
+    call = await dispatcher.get_call(call_id)
+    if dispatcher.find_webhook(call.webhook_id) is None:
+        raise ValidationError("webhook", f"webhook {call.webhook_id} was deleted")
+
+    def copy() -> None:
+        with dispatcher.store.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO webhook_calls (webhook_id, event_id, entity_type, event_type,"
+                " created_at, status, due_at) SELECT webhook_id, event_id, entity_type,"
+                " event_type, created_at, 'pending', ? FROM webhook_calls WHERE id = ?",
+                (time.time(), int(call_id)),
+            )
+
+    await dispatcher.store.db.run(copy)
+    dispatcher.delivery.wake()
+    return call
+
+
+def swap_sender(dispatcher: Dispatcher, sender: Sender) -> None:
+    dispatcher._sender = sender
+    dispatcher.delivery._sender = sender
+
+
+@contextmanager
+def served(db: Path, change: Callable[[Dispatcher], None] = lambda d: None) -> Iterator[str]:
+    """The reference app (after `change` on its dispatcher) on a free port: its URL."""
+    app = create_app(Settings(api_token=TOKEN, db_path=str(db), retry_scale=SCALE))
+    change(app.state.dispatcher)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the dispatcher did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+def failing_cases(url: str, report: Path, *prefixes: str) -> dict[str, str]:
+    """Run `webhooks-conformance` on `url` with `prefixes`: the cases that did not pass."""
+    argv = [
+        sys.executable,
+        "-c",
+        "from conformance.cli import main; raise SystemExit(main())",
+        "--target",
+        url,
+        "--token",
+        TOKEN,
+        "--retry-scale",
+        str(SCALE),
+        "--report-dir",
+        str(report),
+    ]
+    for prefix in prefixes:
+        argv += ["-k", prefix]
+    run = subprocess.run([*argv, "--", "-q"], capture_output=True, text=True, timeout=120)
+    if not (report / "index.json").exists():
+        raise RuntimeError(f"webhooks-conformance wrote no index:\n{run.stdout}\n{run.stderr}")
+    index = json.loads((report / "index.json").read_text(encoding="utf-8"))
+    return {c["id"]: c["outcome"] for c in index["cases"] if c["outcome"] in FAILING}
