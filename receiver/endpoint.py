@@ -124,6 +124,9 @@ class _Exchange:
             await self._send({"type": "http.response.body", "body": data, "more_body": True})
         if behaviour.close is not None:
             return "closed"
+        # Logged before the last byte leaves, so that a client holding the whole
+        # answer always finds it recorded as answered.
+        self._finish("answered")
         await self._send({"type": "http.response.body", "body": b"", "more_body": False})
         return "answered"
 
