@@ -42,6 +42,7 @@ class Delivery:
         sender: Sender,
         *,
         webhooks: Callable[[str], Webhook | None],
+        webhook_ids: Callable[[], list[str]],
         schedule: RetrySchedule,
         clock: Callable[[], datetime],
         user_agent: str,
@@ -51,6 +52,8 @@ class Delivery:
         self._store = store
         self._sender = sender
         self._webhooks = webhooks
+        self._webhook_ids = webhook_ids
+        self._turn = 0  # where the next per-webhook claim starts, for fairness
         self._schedule = schedule
         self._clock = clock
         self._user_agent = user_agent
@@ -66,6 +69,7 @@ class Delivery:
         self._flushed = asyncio.Condition()
         self._flush_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._claimed_up_to: datetime | None = None  # the `now` of the last claim
 
     @property
     def in_flight(self) -> int:
@@ -140,9 +144,16 @@ class Delivery:
         if free <= 0:
             return 0
         saturated = [w for w, n in self._claimed.items() if n >= self._max_per_webhook]
+        now = self._clock()
+        webhooks: list[str] = []
+        if saturated:  # look the others up one by one, starting with a new one each time
+            ids = self._webhook_ids()
+            self._turn = (self._turn + 1) % max(1, len(ids))
+            webhooks = ids[self._turn :] + ids[: self._turn]
         calls = await self._store.db.run(
-            self._store.calls.claim, self._clock(), min(free, CLAIM_BATCH), saturated
+            self._store.calls.claim, now, min(free, CLAIM_BATCH), saturated, webhooks
         )
+        self._claimed_up_to = now
         for call in calls:
             self._claimed[call.webhook_id] += 1
             task = asyncio.create_task(self._attempt(call))
@@ -154,8 +165,12 @@ class Delivery:
         timeout = IDLE_RECHECK
         if self.in_flight < self._max_in_flight:
             due = await self._store.db.run(self._store.calls.next_due_at)
-            if due is not None:
+            claimed_up_to = self._claimed_up_to
+            if due is not None and (claimed_up_to is None or due > claimed_up_to):
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
+            # Otherwise the last claim saw that call and left it: its webhook is at
+            # its limit. Claiming again at once would spin on the store and slow
+            # every other webhook (SPEC §8, isolation); a freed slot wakes us.
         if timeout > 0:
             # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that
             # races with the event being set, and stop() would wait forever.

@@ -70,6 +70,7 @@ class Dispatcher:
             self.store,
             self._sender,
             webhooks=self._webhooks.get,
+            webhook_ids=lambda: list(self._webhooks),
             schedule=self.schedule,
             clock=clock,
             user_agent=settings.user_agent,

@@ -127,8 +127,20 @@ class CallRows:
             return from_epoch(0)
         return None if due is None else from_epoch(due)
 
-    def claim(self, now: datetime, limit: int, skip_webhooks: Iterable[str] = ()) -> list[DueCall]:
-        """Claim up to `limit` calls to send now: requested resends first, then due ones."""
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        skip_webhooks: Iterable[str] = (),
+        webhooks: Sequence[str] = (),
+    ) -> list[DueCall]:
+        """Claim up to `limit` calls to send now: requested resends first, then due ones.
+
+        Calls of `skip_webhooks` (at their in-flight limit) are left. When some
+        are, the due calls are looked up webhook by webhook among `webhooks`
+        through the (webhook_id, due_at) index, so that a large backlog of a
+        hung webhook is not scanned again on every claim (SPEC §8, isolation).
+        """
         skip = sorted({int(w) for w in skip_webhooks})
         not_in = f" AND c.webhook_id NOT IN ({','.join('?' * len(skip))})" if skip else ""
         select = (
@@ -144,7 +156,17 @@ class CallRows:
                 " ORDER BY c.id LIMIT ?",
                 (*skip, limit),
             ).fetchall()
-            if len(rows) < limit:
+            if len(rows) < limit and skip and webhooks:
+                for webhook_id in webhooks:
+                    if int(webhook_id) in skip or len(rows) >= limit:
+                        continue
+                    rows += conn.execute(
+                        f"{select} WHERE c.webhook_id = ? AND c.due_at <= ?"
+                        " AND c.due_at IS NOT NULL AND c.claimed = 0 AND c.resend_requested = 0"
+                        " ORDER BY c.due_at LIMIT ?",
+                        (int(webhook_id), to_epoch(now), limit - len(rows)),
+                    ).fetchall()
+            elif len(rows) < limit:
                 rows += conn.execute(
                     f"{select} WHERE c.due_at <= ? AND c.due_at IS NOT NULL AND c.claimed = 0"
                     f" AND c.resend_requested = 0{not_in} ORDER BY c.due_at LIMIT ?",

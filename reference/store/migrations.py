@@ -89,6 +89,10 @@ MIGRATIONS: tuple[str, ...] = (
         added_at REAL NOT NULL
     );
     """,
+    """
+    CREATE INDEX webhook_calls_webhook_due ON webhook_calls (webhook_id, due_at)
+        WHERE due_at IS NOT NULL AND claimed = 0 AND resend_requested = 0;
+    """,
 )
 
 

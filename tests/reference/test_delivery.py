@@ -251,3 +251,34 @@ async def test_a_store_error_does_not_end_delivery(
         (call_id,) = await dispatcher.raise_event(item_event())
         call = await dispatcher.wait_for_call(call_id, timeout=5)
     assert call.status == "success" and failures == []
+
+
+async def test_a_saturated_webhook_does_not_make_delivery_spin(
+    make_dispatcher: DispatcherFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200)
+
+    async with make_dispatcher(hang, max_in_flight_per_webhook=2) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes())
+        claims = 0
+        claim = dispatcher.store.calls.claim
+
+        def counting_claim(*args: Any) -> Any:
+            nonlocal claims
+            claims += 1
+            return claim(*args)
+
+        monkeypatch.setattr(dispatcher.store.calls, "claim", counting_claim)
+        for _ in range(10):  # 2 in flight, 8 due and left waiting for a slot
+            await dispatcher.raise_event(item_event())
+        start = claims
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await dispatcher.delivery.flushed_after(dispatcher.delivery.flush_count)
+        assert claims - start < 10, "delivery kept claiming while the webhook was at its limit"
+        release.set()
+        assert await dispatcher.drain(timeout=5)

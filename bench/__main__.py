@@ -1,0 +1,77 @@
+"""`python -m bench [--quick]`: every scenario of the benchmark, in order, one table."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+
+from bench import alternative, backlog, ceiling, deadline, latency, report, throughput
+from bench.common import Row
+from bench.receiver_process import ReceiverProcess
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000, help="events of scenario 2")
+    parser.add_argument("--backlog", type=int, default=100_000, help="due calls of scenario 6")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of scenarios 4, 5")
+    parser.add_argument("--rq-calls", type=int, default=2_000, help="calls of scenario 8 (2)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of everything")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.backlog, args.seconds = 2_000, 10_000, 2.0
+        args.rq_calls = 200
+    started = time.perf_counter()
+    rows: list[Row] = []
+    # Port 0: scenarios 1, 2, 4, 6, 7; port 1: the hung receiver of 5; 1..20: scenario 3.
+    receiver = ReceiverProcess(1 + throughput.SLOW_WEBHOOKS)
+    receiver.start()
+    try:
+        found, rates = ceiling.run(receiver, count=max(5_000, args.events // 2))
+        rows += found
+        _show(found)
+        fast, fast_rate = throughput.fast(receiver, args.events, rates["aiohttp"])
+        slow_events = 2 * throughput.SLOW_IN_FLIGHT if args.quick else 500
+        slow, slow_rate = throughput.slow(receiver, slow_events)
+        rows += _show([fast, slow])
+        rows += _show(latency.measure(receiver, args.seconds))
+        rows += _show(backlog.measure(receiver, args.backlog // 10, args.backlog))
+        rows += _show([deadline.measure(receiver)])
+        redis_url = alternative.available()
+        if redis_url is None:
+            print("scenario 8 skipped: REDIS_URL is not set (nox -s bench starts Redis)")
+        else:
+            slow_urls = [
+                receiver.url(i + 1) + f"/slow?delay={throughput.SLOW_DELAY}"
+                for i in range(throughput.SLOW_WEBHOOKS)
+            ]
+            rows += _show(
+                alternative.measure(
+                    redis_url,
+                    receiver.url(0) + "/rq",
+                    slow_urls,
+                    args.rq_calls,
+                    args.rq_calls // 5,
+                    fast_rate,
+                    slow_rate,
+                )
+            )
+    finally:
+        receiver.stop()
+    seconds = time.perf_counter() - started
+    text = report.write(rows, seconds, vars(args))
+    print()
+    print(text)
+
+
+def _show(rows: list[Row]) -> list[Row]:
+    for row in rows:
+        verdict = "" if row.met is None else ("  [met]" if row.met else "  [NOT met]")
+        ratio = "" if row.ratio is None else f"  ratio {row.ratio}"
+        print(f"{row.scenario:<28} {row.value:>10,} {row.unit:<14}{ratio}{verdict}  {row.figure}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Scenario 6: a backlog of due calls, stored first, then drained by a fresh dispatcher.
+
+`python -m bench.backlog DB` (run by `measure`) starts a dispatcher on the
+stored calls, waits until none is left, and prints its peak RSS and the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import harness
+from bench.common import Row
+from bench.receiver_process import ReceiverProcess
+from reference import Dispatcher, Settings
+
+__all__ = ["measure"]
+
+
+async def _fill(db_path: str, url: str, calls: int) -> None:
+    async with harness.dispatcher([url], start=False) as found:
+        await harness.raise_in_batches(found, calls)
+        # The dispatcher's database is temporary: copy it out before it goes.
+        await found.store.db.run(_backup, found, db_path)
+
+
+def _backup(found: Dispatcher, db_path: str) -> None:
+    import sqlite3
+
+    target = sqlite3.connect(db_path)
+    with target:
+        found.store.db.conn.backup(target)
+    target.close()
+
+
+async def _drain(db_path: str) -> dict[str, float]:
+    settings = Settings(api_token="bench", db_path=db_path)
+    found = Dispatcher(settings)
+    (calls,) = found.store.db.conn.execute("SELECT COUNT(*) FROM webhook_calls").fetchone()
+    started = time.perf_counter()
+    await found.start()
+    try:
+        await harness.wait_until_done(found, calls, timeout=600)
+    finally:
+        elapsed = time.perf_counter() - started
+        await found.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"calls": calls, "seconds": elapsed, "peak_rss_mb": peak}
+
+
+def _measure_one(receiver: ReceiverProcess, calls: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="webhooks-backlog-") as folder:
+        db_path = str(Path(folder) / "backlog.db")
+        asyncio.run(_fill(db_path, receiver.url(0) + "/backlog", calls))
+        output = subprocess.run(
+            [sys.executable, "-m", "bench.backlog", db_path],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result: dict[str, float] = json.loads(output)
+        return result
+
+
+def measure(receiver: ReceiverProcess, small: int, large: int) -> list[Row]:
+    first = _measure_one(receiver, small)
+    second = _measure_one(receiver, large)
+    growth = (second["seconds"] / first["seconds"]) / (large / small)
+    return [
+        Row(
+            "6 backlog",
+            f"{small:,} due calls: peak RSS / drain time",
+            round(first["peak_rss_mb"], 1),
+            "MB",
+            note=f"drained in {first['seconds']:.1f} s ({small / first['seconds']:,.0f}/s)",
+        ),
+        Row(
+            "6 backlog",
+            f"{large:,} due calls: peak RSS",
+            round(second["peak_rss_mb"], 1),
+            "MB",
+            goal="< 200 MB",
+            met=second["peak_rss_mb"] < 200,
+            note=f"drained in {second['seconds']:.1f} s ({large / second['seconds']:,.0f}/s)",
+        ),
+        Row(
+            "6 backlog",
+            f"drain time {large:,} vs {small:,}, per call",
+            round(growth, 2),
+            "x linear",
+            goal="linear (≈ 1.0)",
+            met=growth <= 1.25,
+            note=f"{second['seconds']:.1f} s vs {first['seconds']:.1f} s for"
+            f" {large // small} times the calls",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(_drain(sys.argv[1]))))
