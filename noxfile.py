@@ -10,9 +10,34 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """Run the test suite."""
+    """Run the test suite (the admin's browser tests need Chromium: installed if missing)."""
     session.install("-e", ".[test]")
+    _chromium(session)
     session.run("pytest", *session.posargs)
+
+
+def _chromium(session: nox.Session) -> None:
+    """Debian's Chromium where apt-get can install it (as root), else Playwright's own."""
+    import os
+    import shutil
+
+    if os.environ.get("CHROMIUM") or os.path.exists("/usr/bin/chromium"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run(
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            external=True,
+            env=env,
+        )
+    else:
+        session.run("playwright", "install", "chromium")
 
 
 @nox.session(python="3.11")
