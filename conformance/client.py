@@ -233,6 +233,14 @@ class Target:
         data: Resource = self._ok("POST", f"/environments/{source}/fork", json=body)["data"]
         return data
 
+    def rename_environment(self, environment_id: str, new_id: str) -> Resource:
+        body = {"data": {"type": "environment", "id": new_id}}
+        data: Resource = self._ok("PUT", f"/environments/{environment_id}", json=body)["data"]
+        return data
+
+    def promote_environment(self, environment_id: str) -> None:
+        self._ok("PUT", f"/environments/{environment_id}/promote")
+
     def delete_environment(self, environment_id: str) -> None:
         self._ok("DELETE", f"/environments/{environment_id}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,14 @@ from conformance.cases import FAMILIES, Case, Level, case_of
 from conformance.client import Resource, Target
 from receiver import MockReceiver, RecordedRequest
 
-__all__ = ["Content", "Evidence", "Hooks", "Outcome"]
+__all__ = ["Content", "Evidence", "Hooks", "Outcome", "Starter"]
 
 _EVIDENCE = pytest.StashKey["Evidence"]()
+_STARTED = pytest.StashKey[object]()
+
+#: `@pytest.mark.last(start=f)`: `f(target, receiver, config)` runs before the first case,
+#: and the case gets what it returned from the `started` fixture.
+Starter = Callable[[Target, MockReceiver, pytest.Config], object]
 _paths = itertools.count(1)
 
 
@@ -102,6 +107,33 @@ def retry_scale(pytestconfig: pytest.Config) -> float:
     if scale is None or scale >= 1:
         pytest.skip("the target's retry schedule cannot be shrunk (no --retry-scale below 1)")
     return scale
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_early(request: pytest.FixtureRequest, target: Target, receiver: MockReceiver) -> None:
+    """Start the background runs of the selected `last` cases before any case runs."""
+    for item in request.session.items:
+        marker = item.get_closest_marker("last")
+        start = marker.kwargs.get("start") if marker is not None else None
+        if start is None:
+            continue
+        try:
+            item.stash[_STARTED] = start(target, receiver, request.config)
+        except (Exception, pytest.skip.Exception) as error:
+            # Reported by that case (as its error or skip), not by whichever case ran first.
+            item.stash[_STARTED] = error
+
+
+@pytest.fixture
+def started(request: pytest.FixtureRequest) -> object:
+    """What the `start` of this `last` case returned, or what it raised, raised again."""
+    node = request.node
+    if not isinstance(node, pytest.Item) or _STARTED not in node.stash:
+        raise RuntimeError(f"{node.nodeid} is not a case marked last(start=...)")
+    found = node.stash[_STARTED]
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+
+import pytest
 
 from conformance.cases import MUST, SHOULD, case
 from conformance.client import Target
 from conformance.plugin import Evidence, Hooks
-from conformance.steps import SSO, arrived, body_of
+from conformance.steps import SSO, arrived, body_of, moment, trigger
 from receiver import MockReceiver
 
 #: SPEC §8: the gaps before each retry, in seconds.
@@ -78,3 +81,74 @@ def test_current_settings(
     target.update_webhook(webhook["id"], url=receiver.url_for(new), headers={"X-Rev": "2"})
     [request] = arrived(receiver, new, evidence, timeout=10 + SCHEDULE[2] * retry_scale)
     assert request.header_values("x-rev") == ["2"]
+
+
+#: RTY-005 waits for the whole schedule only when it fits in this many seconds.
+FULL_SCHEDULE_BUDGET = 60.0
+
+
+@dataclass(frozen=True)
+class _Running:
+    hooks: Hooks
+    path: str
+    webhook_id: str
+    gaps: tuple[float, ...]
+
+
+def _start_full_schedule(target: Target, receiver: MockReceiver, config: pytest.Config) -> _Running:
+    """RTY-005's event, sent before the first case so that its 8 attempts overlap the run."""
+    scale: float | None = config.getoption("--retry-scale")
+    if scale is None or scale >= 1:
+        pytest.skip("the target's retry schedule cannot be shrunk (no --retry-scale below 1)")
+    gaps = tuple(g * scale for g in SCHEDULE)
+    if sum(gaps) > FULL_SCHEDULE_BUDGET:
+        pytest.skip(
+            f"the schedule scaled by {scale} takes {sum(gaps):.0f} s, "
+            f"over the {FULL_SCHEDULE_BUDGET:.0f} s this case may wait"
+        )
+    hooks = Hooks(target, receiver, "RTY-005")
+    path = hooks.path()
+    # A trigger of its own: no other case's event may match it while it runs.
+    build = target.build_trigger()["id"]
+    events = trigger("build_trigger", "deploy_started", build_trigger=[build])
+    webhook = hooks.create(receiver.url_for(path, status=500), events)
+    target.trigger_build(build)
+    return _Running(hooks, path, webhook["id"], gaps)
+
+
+@pytest.mark.last(start=_start_full_schedule)
+@case("RTY-005", MUST, "§8", "7 retries (8 attempts), growing gaps, then failed with count 7")
+def test_full_schedule(
+    target: Target, receiver: MockReceiver, evidence: Evidence, started: object
+) -> None:
+    assert isinstance(started, _Running)
+    try:
+        gaps = started.gaps
+        requests = arrived(receiver, started.path, evidence, 8, timeout=sum(gaps) * 1.5 + 15)
+        [call] = target.wait_call_status(started.webhook_id, "failed", timeout=10)
+        attributes = call["attributes"]
+        seen = [b.received_at - a.received_at for a, b in itertools.pairwise(requests)]
+        counts = [body_of(r)["attempted_auto_retries_count"] for r in requests]
+        triggers = [a["trigger"] for a in attributes["attempts"]]
+        evidence.actual = (
+            f"counts {counts}, gaps {[round(g, 3) for g in seen]} for "
+            f"{[round(g, 3) for g in gaps]}, {attributes['status']}, "
+            f"count {attributes['attempted_auto_retries_count']}, "
+            f"next {attributes['next_retry_at']}, {receiver.count(path=started.path)} requests"
+        )
+        assert counts == list(range(8)), evidence.actual
+        sent = [moment(a["sent_at"]) for a in attributes["attempts"]]
+        logged = [b - a for a, b in itertools.pairwise(sent)]
+        evidence.actual += f", logged gaps {[round(g, 3) for g in logged]}"
+        # Each gap no earlier than its schedule and not far beyond it, so the gaps grow.
+        # At the receiver, less what the attempt before took to arrive (a new connection
+        # under load: up to ~10 ms); in the log, from one attempt's start to the next.
+        assert all(s >= g * 0.9 - 0.01 for s, g in zip(seen, gaps, strict=True)), evidence.actual
+        assert all(s >= g * 0.9 - 0.002 for s, g in zip(logged, gaps, strict=True)), evidence.actual
+        assert all(s <= g * 1.5 + 1.0 for s, g in zip(seen, gaps, strict=True)), evidence.actual
+        assert attributes["status"] == "failed" and attributes["next_retry_at"] is None
+        assert attributes["attempted_auto_retries_count"] == 7
+        assert triggers == ["event"] + ["auto_retry"] * 7, evidence.actual
+        assert receiver.count(path=started.path) == 8, evidence.actual
+    finally:
+        started.hooks.cleanup()

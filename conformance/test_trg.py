@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
+from typing import Any
+
 from conformance.cases import MUST, case
-from conformance.client import Target
+from conformance.client import Resource, Target
 from conformance.plugin import Content, Evidence, Hooks
 from conformance.steps import SSO, arrived, body_of, trigger
 from receiver import MockReceiver
 
 RECORD_EVENTS = ("create", "update", "delete", "publish", "unpublish")
+
+
+def body_of_call(call: Resource) -> Any:
+    """The body a call in the log says was sent."""
+    return json.loads(call["attributes"]["request_payload"])
 
 
 def _events(requests: list[object]) -> list[str]:
@@ -43,8 +53,14 @@ def test_plain_lifecycle(
     path = hooks.path()
     hooks.create(receiver.url_for(path), trigger("item", *RECORD_EVENTS))
     target.record(content.plain_model, {"title": "a"})
-    requests = arrived(receiver, path, evidence, 2)
-    assert _events(list(requests)) == ["create", "publish"]
+    arrived(receiver, path, evidence, 2)
+    # Both calls go out at once: their order is the log's, not the order of arrival.
+    calls, _ = target.calls(
+        order_by="created_at_asc", **{"filter[fields][webhook_id][eq]": hooks.created[-1]}
+    )
+    seen = [c["attributes"]["event_type"] for c in sorted(calls, key=lambda c: int(c["id"]))]
+    evidence.actual = str(seen)
+    assert seen == ["create", "publish"]
 
 
 @case(
@@ -90,10 +106,11 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         "sso_user": _events(list(arrived(receiver, paths["sso_user"], evidence, 1))),
     }
     evidence.actual = str(seen)
-    seen["build_trigger"].sort()  # calls of different events may arrive in any order
+    for events in seen.values():
+        events.sort()  # calls of different events may arrive in any order
     assert seen == {
-        "item_type": ["create", "update", "delete"],
-        "upload": ["create", "update", "delete"],
+        "item_type": ["create", "delete", "update"],
+        "upload": ["create", "delete", "update"],
         "build_trigger": ["deploy_failed", "deploy_started", "deploy_started", "deploy_succeeded"],
         "maintenance_mode": ["change", "change"],
         "sso_user": ["create"],
@@ -149,3 +166,177 @@ def test_disabled_and_once(
     counts = (len(target.calls_of(disabled["id"])), len(target.calls_of(twice["id"])))
     evidence.actual = f"disabled {counts[0]}, two matching triggers {counts[1]}"
     assert counts == (0, 1)
+
+
+def _environment_name(label: str) -> str:
+    return f"{label}-{os.getpid()}-{time.time_ns() % 10**9}"
+
+
+@case("TRG-006", MUST, "§4", "fork, rename, promote, delete: environment events, no x-environment")
+def test_environment_events(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence
+) -> None:
+    path = hooks.path()
+    hooks.create(
+        receiver.url_for(path), trigger("environment", "create", "update", "promote", "delete")
+    )
+    forked, renamed = _environment_name("fork"), _environment_name("renamed")
+    target.fork("main", forked)
+    target.rename_environment(forked, renamed)
+    target.promote_environment(renamed)
+    try:
+        target.promote_environment("main")  # the rest of the run expects main as primary
+    finally:
+        target.delete_environment(renamed)
+    requests = arrived(receiver, path, evidence, 5)
+    seen = sorted(
+        (
+            body_of(r)["event_type"],
+            body_of(r)["environment"],
+            body_of(r)["is_environment_primary"],
+            body_of(r)["entity"]["id"],
+            r.header_values("x-environment") == [],
+        )
+        for r in requests
+    )
+    evidence.actual = str(seen)
+    assert seen == sorted(
+        [
+            ("create", forked, False, forked, True),
+            ("update", renamed, False, renamed, True),
+            ("promote", renamed, True, renamed, True),
+            ("promote", "main", True, "main", True),
+            ("delete", renamed, False, renamed, True),
+        ]
+    )
+
+
+@case("TRG-007", MUST, "§4", "changes within one window: one invalidate with all their tags")
+def test_cache_tags(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence
+) -> None:
+    # An environment of its own, so that no other case's tags reach this webhook.
+    sandbox = _environment_name("tags")
+    target.fork("main", sandbox)
+    try:
+        model = target.model(draft=False, environment=sandbox)["id"]  # no field: no tags yet
+        path = hooks.path()
+        hooks.create(
+            receiver.url_for(path), trigger("cda_cache_tags", "invalidate", environment=[sandbox])
+        )
+        first = target.record(model, {}, environment=sandbox)["id"]
+        second = target.record(model, {}, environment=sandbox)["id"]
+        [batched] = arrived(receiver, path, evidence, 1, timeout=5)
+        # A later change, after the first event arrived, is a window of its own.
+        third = target.record(model, {}, environment=sandbox)["id"]
+        requests = arrived(receiver, path, evidence, 2, timeout=5)
+    finally:
+        target.delete_environment(sandbox)
+    bodies = [body_of(r) for r in requests]
+    tags = [set(b["entity"]["attributes"]["tags"]) for b in bodies]
+    evidence.actual = (
+        f"tags {[sorted(t) for t in tags]}, environment {[b['environment'] for b in bodies]}, "
+        f"x-environment {[r.header_values('x-environment') for r in requests]}"
+    )
+    assert [(b["entity_type"], b["event_type"]) for b in bodies] == [
+        ("cda_cache_tags", "invalidate")
+    ] * 2
+    assert tags[0] >= {f"item:{first}", f"item:{second}"}, evidence.actual
+    assert f"item:{third}" not in tags[0] and f"item:{third}" in tags[1], evidence.actual
+    assert not ({f"item:{first}", f"item:{second}"} & tags[1]), evidence.actual
+    assert [b["environment"] for b in bodies] == [sandbox] * 2, evidence.actual
+    assert [r.header_values("x-environment") for r in requests] == [[sandbox]] * 2
+    assert receiver.count(path=path) == 2, evidence.actual
+    assert batched.seq == requests[0].seq
+
+
+@case("TRG-008", MUST, "§3", "item and build_trigger filters match only the ids they list")
+def test_id_filters(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence, content: Content
+) -> None:
+    record = target.record(content.model, {"title": "a"})["id"]
+    other = target.record(content.model, {"title": "b"})["id"]
+    build, other_build = target.build_trigger()["id"], target.build_trigger()["id"]
+    by_item = hooks.create(
+        receiver.url_for(hooks.path()), trigger("item", "update", "publish", item=[record])
+    )
+    by_build = hooks.create(
+        receiver.url_for(hooks.path()),
+        trigger("build_trigger", "deploy_started", build_trigger=[build]),
+    )
+    for record_id in (record, other):
+        target.update_record(record_id, {"title": "c"})
+        target.record_action(record_id, "publish")
+    target.trigger_build(other_build)
+    target.trigger_build(build)
+
+    def sent(webhook: Resource) -> list[Resource]:
+        # SPEC §7: calls are stored with the change, but the body only once sent.
+        return target.wait_calls(
+            webhook["id"], lambda cs: all(c["attributes"]["request_payload"] for c in cs)
+        )
+
+    seen = {
+        "item": sorted(
+            (c["attributes"]["event_type"], body_of_call(c)["entity"]["id"]) for c in sent(by_item)
+        ),
+        "build_trigger": [body_of_call(c)["entity"]["id"] for c in sent(by_build)],
+    }
+    evidence.actual = str(seen)
+    assert seen == {"item": [("publish", record), ("update", record)], "build_trigger": [build]}
+
+
+@case("TRG-009", MUST, "§2", "a webhook disabled, then enabled again, matches events again")
+def test_reenabled(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence
+) -> None:
+    path = hooks.path()
+    webhook = hooks.create(receiver.url_for(path), SSO)
+    counts = []
+    for enabled in (True, False, True):
+        target.update_webhook(webhook["id"], enabled=enabled)
+        target.sso_user()
+        counts.append(len(target.calls_of(webhook["id"])))
+    evidence.actual = f"calls after enabled, disabled, enabled again: {counts}"
+    assert counts == [1, 1, 2], evidence.actual
+    arrived(receiver, path, evidence, 2)
+
+
+@case("TRG-010", MUST, "§1", "a change refused with 422 raises no event and no call")
+def test_refused_change(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence, content: Content
+) -> None:
+    webhook = hooks.create(
+        receiver.url_for(hooks.path()),
+        trigger("item", *RECORD_EVENTS) + trigger("item_type", "create", "update"),
+    )
+    record = target.record(content.plain_model, {"title": "ok"})["id"]
+    before = len(target.calls_of(webhook["id"]))
+    item_type = {"type": "item_type", "id": content.model}
+    refused = {
+        "record: unknown field": target.request(
+            "POST",
+            "/items",
+            json={
+                "data": {
+                    "type": "item",
+                    "attributes": {"title": "x", "no_such_field": 1},
+                    "relationships": {"item_type": {"data": item_type}},
+                }
+            },
+        ).status_code,
+        "record: wrong type": target.request(
+            "PUT",
+            f"/items/{record}",
+            json={"data": {"type": "item", "id": record, "attributes": {"title": 42}}},
+        ).status_code,
+        "model: unknown attribute": target.request(
+            "POST",
+            "/item_types",
+            json={"data": {"type": "item_type", "attributes": {"name": "x", "bogus": True}}},
+        ).status_code,
+    }
+    after = len(target.calls_of(webhook["id"]))
+    evidence.actual = f"{refused}; calls {before} before, {after} after"
+    assert set(refused.values()) == {422}, evidence.actual
+    assert (before, after) == (2, 2), evidence.actual

@@ -282,9 +282,19 @@ def _where(query: CallQuery) -> tuple[str, tuple[Any, ...]]:
         clauses.append(f"{name} = ?")
         params.append(int(value) if name == "webhook_id" and value.isdecimal() else value)
     for name, op, moment in query.ranges:
-        clauses.append(f"{name} {'>' if op == 'gt' else '<'} ?")
-        params.append(to_epoch(moment))
+        # Compare at the precision the API shows (milliseconds, cut, as
+        # format_time writes them), so that a call's own time as a bound
+        # leaves it out: first to microseconds as datetime does, then cut.
+        shown = f"(CAST(ROUND({name} * 1000000) AS INTEGER) / 1000)"
+        clauses.append(f"{shown} {'>' if op == 'gt' else '<'} ?")
+        params.append(_milliseconds(moment))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _milliseconds(moment: datetime) -> int:
+    """`moment` in whole milliseconds since the epoch, cut as `format_time` cuts."""
+    micros = round(to_epoch(moment) * 1_000_000)
+    return micros // 1000
 
 
 def _add_completion(batch: _Batch, done: Completion) -> None:

@@ -56,6 +56,17 @@ class PerReadSender(Sender):
         self._extensions = {"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": None}}
 
 
+class OneLimit(dict[str, asyncio.Semaphore]):
+    """Wrong: one in-flight cap shared by every webhook instead of one per webhook (SPEC §8)."""
+
+    def setdefault(self, key: str, default: asyncio.Semaphore) -> asyncio.Semaphore:
+        return super().setdefault("every webhook", default)
+
+
+def share_one_limit(dispatcher: Dispatcher) -> None:
+    dispatcher.delivery._limits = OneLimit()
+
+
 async def resend_as_new_call(dispatcher: Dispatcher, call_id: str) -> WebhookCall:
     """Wrong: a resend stores a new call for the same event instead of updating the call."""
     call = await dispatcher.get_call(call_id)

@@ -17,6 +17,7 @@ from tests.conformance.servers import (
     failing_cases,
     resend_as_new_call,
     served,
+    share_one_limit,
     swap_sender,
 )
 
@@ -70,3 +71,9 @@ def test_a_resend_that_makes_a_new_call_fails_the_same_call_cases(tmp_path: Path
     with served(tmp_path / "resend.db", new_call) as url:
         failing = failing_cases(url, tmp_path / "report", "RSD")
     assert set(failing) == {"RSD-001", "RSD-003", "RSD-004"}
+
+
+def test_one_cap_for_every_webhook_fails_the_many_hung_calls_case(tmp_path: Path) -> None:
+    with served(tmp_path / "one-limit.db", share_one_limit) as url:
+        failing = failing_cases(url, tmp_path / "report", "ISO")
+    assert set(failing) == {"ISO-002"}

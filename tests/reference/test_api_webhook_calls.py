@@ -237,3 +237,19 @@ async def test_resend_of_a_deleted_webhooks_call_is_refused(
     assert response.json()["data"][0]["attributes"]["details"]["field"] == "webhook"
     assert listed["included"] == []
     assert len(recorder.requests) == 1
+
+
+async def test_a_calls_own_time_as_a_bound_leaves_it_out(
+    make_dispatcher: DispatcherFactory, recorder: Recorder
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher, api_client(dispatcher) as api:
+        await dispatcher.create_webhook(webhook_attributes())
+        moment = datetime(2026, 11, 27, 4, 20, 48, 360457, tzinfo=UTC)
+        (call_id,) = await dispatcher.raise_event(item_event(happened_at=moment))
+        await dispatcher.wait_for_call(call_id)
+        shown = (await api.get(f"/webhook_calls/{call_id}")).json()["data"]["attributes"]
+        for name in ("created_at", "last_sent_at"):
+            for op in ("gt", "lt"):
+                query = f"filter[fields][{name}][{op}]={shown[name]}"
+                body = (await api.get(f"/webhook_calls?{query}")).json()
+                assert body["meta"]["total_count"] == 0, query
