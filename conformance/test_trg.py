@@ -106,8 +106,8 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         "sso_user": _events(list(arrived(receiver, paths["sso_user"], evidence, 1))),
     }
     evidence.actual = str(seen)
-    for events in seen.values():
-        events.sort()  # calls of different events may arrive in any order
+    for events_of in seen.values():
+        events_of.sort()  # calls of different events may arrive in any order
     assert seen == {
         "item_type": ["create", "delete", "update"],
         "upload": ["create", "delete", "update"],
