@@ -10,4 +10,5 @@ __all__ = ["post"]
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     response = requests.post(url, data=body, headers=headers, timeout=5)
     response.raise_for_status()
-    return response.status_code
+    status: int = response.status_code
+    return status
