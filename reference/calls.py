@@ -14,10 +14,10 @@ from reference.timefmt import format_time
 
 __all__ = [
     "Attempt",
+    "AttemptTrigger",
     "CallStatus",
     "DueCall",
     "Transition",
-    "Trigger",
     "WebhookCall",
     "next_state",
 ]
@@ -30,7 +30,7 @@ class CallStatus(StrEnum):
     FAILED = "failed"
 
 
-class Trigger(StrEnum):
+class AttemptTrigger(StrEnum):
     """What made an attempt happen."""
 
     EVENT = "event"
@@ -42,7 +42,7 @@ class Trigger(StrEnum):
 class Attempt:
     sent_at: datetime
     duration_ms: int
-    trigger: Trigger
+    trigger: AttemptTrigger
     response_status: int | None
     error: str | None
 
@@ -87,7 +87,7 @@ class DueCall:
     webhook_id: str
     event: Event
     status: CallStatus
-    trigger: Trigger
+    trigger: AttemptTrigger
     attempted_auto_retries_count: int
     next_retry_at: datetime | None
     due_at: datetime | None
@@ -112,11 +112,11 @@ def next_state(
     A manual resend that fails leaves the retry schedule and count as they were.
     """
     retries = call.attempted_auto_retries_count
-    if call.trigger is Trigger.AUTO_RETRY:
+    if call.trigger is AttemptTrigger.AUTO_RETRY:
         retries += 1  # SPEC §8: a retry counts once it is sent
     if outcome.ok:
         return Transition(CallStatus.SUCCESS, retries, None, None)
-    if call.trigger is Trigger.MANUAL:
+    if call.trigger is AttemptTrigger.MANUAL:
         return _after_failed_resend(call, retries)
     gap: timedelta | None = schedule.delay_after(retries) if auto_retry else None
     if gap is None:

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from reference.calls import DueCall, Trigger, next_state
+from reference.calls import AttemptTrigger, DueCall, next_state
 from reference.payloads import CallContext, build_request, masked_headers
 from reference.retries import RetrySchedule
 from reference.sender import Outcome, OutgoingRequest, Sender
@@ -192,7 +192,7 @@ class Delivery:
 
     async def _send(self, call: DueCall, webhook: Webhook) -> Completion:
         # SPEC §5: 0 on the first attempt; the n-th automatic retry says n.
-        retries = call.attempted_auto_retries_count + (call.trigger is Trigger.AUTO_RETRY)
+        retries = call.attempted_auto_retries_count + (call.trigger is AttemptTrigger.AUTO_RETRY)
         context = CallContext(
             call_id=call.id,
             site_id=self._store.site_id,

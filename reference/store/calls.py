@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reference.calls import Attempt, CallStatus, DueCall, Transition, Trigger, WebhookCall
+from reference.calls import Attempt, AttemptTrigger, CallStatus, DueCall, Transition, WebhookCall
 from reference.events import Event
 from reference.exceptions import NotFoundError
 from reference.payloads import dumps
@@ -266,7 +266,7 @@ class CallRows:
             ids,
         ):
             attempts[call_id].append(
-                Attempt(from_epoch(sent_at), duration_ms, Trigger(trigger), status, error)
+                Attempt(from_epoch(sent_at), duration_ms, AttemptTrigger(trigger), status, error)
             )
         return [_webhook_call(row, attempts[row[0]]) for row in rows]
 
@@ -318,7 +318,7 @@ def _add_completion(batch: _Batch, done: Completion) -> None:
             to_epoch(outcome.sent_at),
             _epoch_or_none(transition.next_retry_at),
             _epoch_or_none(transition.due_at),
-            call.trigger is Trigger.MANUAL,
+            call.trigger is AttemptTrigger.MANUAL,
             done.request_url,
             dumps(done.request_headers),
             done.request_payload,
@@ -362,11 +362,11 @@ def _due_call(row: tuple[Any, ...]) -> DueCall:
         variants={} if variants is None else json.loads(variants),
     )
     if resend:
-        trigger = Trigger.MANUAL
+        trigger = AttemptTrigger.MANUAL
     elif status == CallStatus.PENDING:
-        trigger = Trigger.EVENT
+        trigger = AttemptTrigger.EVENT
     else:
-        trigger = Trigger.AUTO_RETRY
+        trigger = AttemptTrigger.AUTO_RETRY
     return DueCall(
         id=str(call_id),
         webhook_id=str(webhook_id),

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reference.calls import Trigger
+from reference.calls import AttemptTrigger
 from tests.reference.conftest import DispatcherFactory, Recorder
 from tests.reference.factories import event_of, item_event, webhook_attributes
 
@@ -37,7 +37,11 @@ async def test_a_matching_event_is_delivered_and_logged(
     assert call.request_headers["x-webhook-id"] == webhook.id
     assert json.loads(call.request_payload or "")["webhook_call_id"] == call_id
     (attempt,) = call.attempts
-    assert (attempt.trigger, attempt.response_status, attempt.error) == (Trigger.EVENT, 200, None)
+    assert (attempt.trigger, attempt.response_status, attempt.error) == (
+        AttemptTrigger.EVENT,
+        200,
+        None,
+    )
     (request,) = recorder.requests
     assert request.headers["authorization"] != "Basic ***"
     assert request.headers["x-site-id"] == "4242"
@@ -90,7 +94,9 @@ async def test_retries_follow_the_schedule_then_fail(
         (call_id,) = await dispatcher.raise_event(item_event())
         call = await dispatcher.wait_for_call(call_id, "failed", timeout=30)
     assert len(call.attempts) == 8
-    assert [a.trigger for a in call.attempts] == [Trigger.EVENT] + [Trigger.AUTO_RETRY] * 7
+    assert [a.trigger for a in call.attempts] == [AttemptTrigger.EVENT] + [
+        AttemptTrigger.AUTO_RETRY
+    ] * 7
     assert call.attempted_auto_retries_count == 7
     assert call.next_retry_at is None
     # SPEC §5: 0 on the first attempt, n on the n-th retry.
