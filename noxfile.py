@@ -51,7 +51,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """The benchmark (issue 7): starts Redis on loopback, runs `python -m bench`, stops it.
+    """The benchmark: starts Redis on loopback, runs `python -m bench`, stops it.
 
     Not among the default sessions; `nox -s bench -- --quick` runs a tenth of it.
     """

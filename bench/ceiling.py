@@ -91,7 +91,7 @@ def run(receiver: ReceiverProcess, count: int) -> tuple[list[Row], dict[str, flo
     for name, measure in (
         ("aiohttp", aiohttp_rate),
         ("httpx", httpx_rate),
-        ("Sender (httpx transports)", sender_rate),
+        ("Sender (aiohttp underneath)", sender_rate),
     ):
         cpu.start()
         rate = asyncio.run(measure(url, count, CONCURRENCY))

@@ -5,15 +5,18 @@ raises for a network or HTTP problem, only cancellation propagates. The whole
 exchange has one deadline, the first 64 KiB of the answer are kept, and every
 failure is named by one of the `error` values of SPEC §7.
 
-Each origin (scheme, host, port) gets its own small connection pools (8
-connections each), created on first use and closed by `aclose()`: one large
-pool scans all its connections on every request and collapses at high
-concurrency (encode/httpx#3215).
+Requests go out through one `aiohttp.ClientSession`, opened on the first
+`send` and closed by `aclose()`, with at most `max_connections_per_origin`
+connections to each origin (scheme, host, port). Measured with the benchmark,
+httpx/httpcore spent ~80% of the GIL time per delivery and capped the
+dispatcher at a fifth of what the receiver can take. The session is stripped
+of what SPEC §5 does not want between us and the receiver: no default headers
+(aiohttp adds only Host and Content-Length), no redirects, no decompression,
+no cookie jar, no proxies from the environment, and no `Authorization` header
+made of URL credentials.
 
-The pools are httpx transports used directly rather than `httpx.AsyncClient`s:
-a client merges its default headers, reads proxies from the environment, turns
-URL credentials into an `Authorization` header, keeps a cookie jar and logs
-every request, none of which SPEC §5 wants between us and the receiver.
+A `transport` given to `Sender` (the test seam, e.g. `httpx.MockTransport`)
+is used instead, through the same deadline and classification.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import asyncio
 import ipaddress
 import re
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +32,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Self
 
+import aiohttp
 import httpx
+import yarl
+from aiohttp import http_exceptions
 
 from reference.exceptions import ConfigurationError
 
@@ -55,8 +60,20 @@ ERRORS: Final = (
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
-# Connections per httpx pool; an origin gets as many pools as its limit needs.
-_POOL_SIZE: Final = 8
+# Headers aiohttp adds unless told not to; SPEC §5 sends only the given ones.
+_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+
+# aiohttp's parser limits default to 8190 bytes a line and 128 headers; h11,
+# which httpx uses, accepts a head of up to 16 KiB however it is split up.
+_MAX_HEAD_LINE: Final = 16 * 1024
+_MAX_HEADERS: Final = 1024
+
+# RFC 9110 §5.1, §5.5 as h11 enforces them before sending: aiohttp only refuses
+# CR, LF and NUL, and would put "Bad Name: x" on the wire.
+_TOKEN: Final = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE: Final = re.compile(
+    r"(?:[^\x00-\x20\x7f](?:[^\x00-\x08\x0a-\x1f\x7f]*[^\x00-\x20\x7f])?)?"
+)
 
 # httpx accepts hosts such as "exa%20mple.com" and ports such as 99999.
 # Host names (after IDNA), IPv4 and IPv6 literals are made of these.
@@ -106,22 +123,8 @@ class _Blocked(Exception):
     """The destination is refused before connecting."""
 
 
-@dataclass(slots=True)
-class _Origin:
-    """The connection pools of one origin, and the slots that keep them from queueing.
-
-    `busy[i]` counts the exchanges on `transports[i]`; a send takes the least
-    busy pool, so no pool ever holds more than its share of the slots.
-    """
-
-    transports: list[httpx.AsyncBaseTransport]
-    slots: asyncio.Semaphore
-    busy: list[int]
-
-    def take(self) -> int:
-        index = self.busy.index(min(self.busy))
-        self.busy[index] += 1
-        return index
+class _Unsendable(Exception):
+    """A header that HTTP/1.1 cannot carry; a failed attempt, as h11 makes it."""
 
 
 @dataclass(slots=True)
@@ -176,6 +179,7 @@ class Sender:
         self._deadline = deadline
         self._max_bytes = max_response_bytes
         self._transport = transport
+        self._connect_timeout = connect_timeout
         self._clock = clock
         self._per_origin = max_connections_per_origin
         self._blocked = blocked_networks
@@ -184,8 +188,9 @@ class Sender:
         self._extensions: dict[str, object] = {
             "timeout": {"connect": connect_timeout, "read": None, "write": None, "pool": None}
         }
-        self._origins: dict[tuple[str, str, int], _Origin] = {}
-        self._ssl_context: ssl.SSLContext | None = None
+        # Per origin, the slots that keep its connection pool from queueing.
+        self._origins: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -206,11 +211,9 @@ class Sender:
         url = _parse_url(request.url)
         if url is None:
             return Outcome(None, (), None, "blocked_destination", self._clock(), 0)
-        origin = self._origin(url)
         # Waiting for a free connection is not part of the exchange: the
         # deadline starts once the pool can take the request at once.
-        async with origin.slots:
-            pool = origin.take()
+        async with self._slots(url):
             sent_at = self._clock()
             started = time.monotonic()
             answer = _Answer()
@@ -219,35 +222,83 @@ class Sender:
             timeout = asyncio.timeout(self._deadline)
             try:
                 async with timeout:
-                    await self._exchange(origin.transports[pool], url, request, answer)
-            except (TimeoutError, httpx.TransportError, OSError, _Blocked) as exc:
+                    if self._blocked:
+                        await self._refuse_blocked(url)
+                    if self._transport is None:
+                        await self._exchange(self._client(), url, request, answer)
+                    else:
+                        await self._exchange_httpx(self._transport, url, request, answer)
+            except (
+                TimeoutError,
+                httpx.TransportError,
+                aiohttp.ClientError,
+                http_exceptions.HttpProcessingError,
+                OSError,
+                _Blocked,
+                _Unsendable,
+            ) as exc:
                 error = "timeout" if timeout.expired() else _classify(exc)
-            finally:
-                origin.busy[pool] -= 1
             duration_ms = round((time.monotonic() - started) * 1000)
         body = None if answer.body is None else answer.body.decode("utf-8", errors="replace")
         return Outcome(answer.status, answer.headers, body, error, sent_at, duration_ms)
 
     async def aclose(self) -> None:
-        """Close every connection pool; call it once the sends in flight are done."""
+        """Close every connection; call it once the sends in flight are done."""
         self._closed = True
-        origins, self._origins = list(self._origins.values()), {}
-        for origin in origins:
-            for transport in origin.transports:
-                if transport is not self._transport:
-                    await transport.aclose()
+        self._origins = {}
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
         if self._transport is not None:
             await self._transport.aclose()
 
     async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        url: httpx.URL,
+        request: OutgoingRequest,
+        answer: _Answer,
+    ) -> None:
+        headers = list(_checked_headers(request.headers))
+        # Already normalised and percent-encoded by httpx; yarl must not
+        # requote it. Credentials are dropped: aiohttp would send them as
+        # an `Authorization` header.
+        target = yarl.URL(str(url.copy_with(username=None, password=None)), encoded=True)
+        response = await session.post(
+            target, data=request.body, headers=headers, allow_redirects=False
+        )
+        complete = False
+        try:
+            answer.status = response.status
+            answer.headers = _decode_headers(response.raw_headers)
+            answer.body = bytearray()
+            complete = await self._read_stream(response.content, answer.body)
+        finally:
+            # SPEC §7: a larger body is never read further. An answer read to
+            # its end leaves its connection in the pool; any other is closed,
+            # which drops the connection (after a cut, a timeout, an error).
+            if complete:
+                response.release()
+            else:
+                response.close()
+
+    async def _read_stream(self, content: aiohttp.StreamReader, into: bytearray) -> bool:
+        """Read into `into` up to the limit; True if the body ended within it."""
+        while chunk := await content.readany():
+            room = self._max_bytes - len(into)
+            if len(chunk) > room:
+                into += chunk[:room]
+                return False
+            into += chunk
+        return True
+
+    async def _exchange_httpx(
         self,
         transport: httpx.AsyncBaseTransport,
         url: httpx.URL,
         request: OutgoingRequest,
         answer: _Answer,
     ) -> None:
-        if self._blocked:
-            await self._refuse_blocked(url)
         outgoing = httpx.Request(
             "POST",
             url,
@@ -286,33 +337,40 @@ class Sender:
             if any(address in network for network in self._blocked):
                 raise _Blocked(f"{url.host!r} resolves to {address}, which is blocked")
 
-    def _origin(self, url: httpx.URL) -> _Origin:
+    def _slots(self, url: httpx.URL) -> asyncio.Semaphore:
         key = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
-        origin = self._origins.get(key)
-        if origin is None:
-            if self._transport is not None:
-                transports = [self._transport]
-            else:
-                # Several small pools rather than one large one: httpcore scans
-                # every connection of a pool on each request, so one pool of 64
-                # sends ~400 requests/s on loopback where 8 pools of 8 send ~2,000.
-                shares = -(-self._per_origin // _POOL_SIZE)
-                transports = [self._new_transport() for _ in range(shares)]
-            origin = _Origin(transports, asyncio.Semaphore(self._per_origin), [0] * len(transports))
-            self._origins[key] = origin
-        return origin
+        slots = self._origins.get(key)
+        if slots is None:
+            slots = self._origins[key] = asyncio.Semaphore(self._per_origin)
+        return slots
 
-    def _new_transport(self) -> httpx.AsyncHTTPTransport:
-        # One TLS context for all origins: building one loads the CA bundle.
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        size = min(self._per_origin, _POOL_SIZE)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        return httpx.AsyncHTTPTransport(
-            verify=self._ssl_context,
-            limits=limits,
-            trust_env=False,
-        )
+    def _client(self) -> aiohttp.ClientSession:
+        # Opened on the first send: a session belongs to the running loop.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=0,
+                limit_per_host=self._per_origin,
+                # httpx's context: the same CA bundle (certifi) as before.
+                ssl=httpx.create_ssl_context(),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=_AUTO_HEADERS,
+                auto_decompress=False,
+                trust_env=False,
+                # The deadline is the caller's asyncio.timeout; only connecting
+                # has a limit of its own. The slots keep the pool from queueing.
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=self._connect_timeout,
+                    sock_connect=self._connect_timeout,
+                ),
+                max_line_size=_MAX_HEAD_LINE,
+                max_field_size=_MAX_HEAD_LINE,
+                max_headers=_MAX_HEADERS,
+            )
+        return self._session
 
 
 def _parse_url(raw: str) -> httpx.URL | None:
@@ -326,6 +384,32 @@ def _parse_url(raw: str) -> httpx.URL | None:
     if url.port is not None and not 0 < url.port < 65536:
         return None
     return url
+
+
+def _checked_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
+    """The headers, if h11 would have sent them too; aiohttp sends them as UTF-8."""
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            raise _Unsendable(f"illegal header name {name!r}")
+        if not _FIELD_VALUE.fullmatch(value):
+            raise _Unsendable(f"illegal header value {value!r}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise _Unsendable(f"header value {value!r} is not UTF-8") from exc
+        yield name, value
+
+
+def _decode_headers(raw: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, str], ...]:
+    """Names lowercased, as httpx gives them; values ASCII, else UTF-8, else Latin-1."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            return tuple(
+                (name.decode(encoding).lower(), value.decode(encoding)) for name, value in raw
+            )
+        except UnicodeDecodeError:
+            pass
+    return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw)
 
 
 def _encode_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[bytes, bytes]]:
@@ -349,10 +433,18 @@ async def _addresses(url: httpx.URL) -> list[ipaddress.IPv4Address | ipaddress.I
 
 def _classify(exc: BaseException) -> str:
     """SPEC §7: the `error` value of a failed exchange."""
-    if isinstance(exc, _Blocked | httpx.UnsupportedProtocol):
+    if isinstance(exc, _Blocked | httpx.UnsupportedProtocol | aiohttp.InvalidURL):
         return "blocked_destination"
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return "timeout"
+        return "timeout"  # aiohttp's ConnectionTimeoutError is a TimeoutError
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        refused = isinstance(exc.os_error, ConnectionRefusedError)
+        return "connection_refused" if refused else "connection_error"
+    # A status line or header that does not parse (aiohttp wraps the parser's
+    # error in a ClientResponseError); a body that breaks off is a
+    # ClientPayloadError, a hang-up a ServerDisconnectedError or ClientOSError.
+    if isinstance(exc, aiohttp.ClientResponseError | http_exceptions.HttpProcessingError):
+        return "invalid_response"
     if isinstance(exc, httpx.ConnectError):
         refused = any(isinstance(cause, ConnectionRefusedError) for cause in _causes(exc))
         return "connection_refused" if refused else "connection_error"

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
+import httpx
 import uvicorn
 
 from reference.app import create_app
@@ -51,7 +52,8 @@ class PerReadSender(Sender):
     """Wrong: a 5 s timeout on each read instead of one deadline over the exchange."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__()
+        # Through an httpx transport: its per-read timeout is one extension away.
+        super().__init__(transport=httpx.AsyncHTTPTransport(trust_env=False))
         self._deadline = 3600.0
         self._extensions = {"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": None}}
 
