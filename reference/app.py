@@ -9,13 +9,13 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from reference.admin import create_admin
 from reference.dispatcher import Clock, Dispatcher, utcnow
 from reference.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "dispatcher_routes"]
 
 
 def create_app(
@@ -37,14 +37,19 @@ def create_app(
         async with dispatcher:
             yield
 
+    app = Starlette(routes=dispatcher_routes(dispatcher), lifespan=lifespan)
+    app.state.dispatcher = dispatcher
+    return app
+
+
+def dispatcher_routes(dispatcher: Dispatcher) -> list[BaseRoute]:
+    """The admin pages under `/admin` and the API at `/`, for a running dispatcher."""
+
     async def admin_home(request: Request) -> Response:
         return RedirectResponse("/admin/", status_code=307)
 
-    routes = [
+    return [
         Route("/admin", admin_home),  # the API below would answer it otherwise
         Mount("/admin", app=create_admin(dispatcher, mount_path="/admin")),
         Mount("/", app=dispatcher.app),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.dispatcher = dispatcher
-    return app

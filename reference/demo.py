@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from receiver import MockReceiver
+from reference.app import dispatcher_routes
 from reference.dispatcher import Dispatcher
 from reference.settings import Settings
 from reference.store import CallQuery
@@ -129,9 +131,15 @@ async def _serve(dispatcher: Dispatcher, settings: Settings, port: int) -> None:
         f"\nThe API is up at {base} (Ctrl-C to stop). Try:\n"
         f"  curl -H 'Authorization: Bearer {settings.api_token}' {base}/webhooks\n"
         f"  curl -H 'Authorization: Bearer {settings.api_token}' {base}/webhook_calls\n"
+        f"or open {base}/admin in a browser and sign in with the API token.\n"
     )
     sys.stdout.flush()
     server = uvicorn.Server(
-        uvicorn.Config(dispatcher.app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            Starlette(routes=dispatcher_routes(dispatcher)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     await server.serve()

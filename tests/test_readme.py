@@ -146,6 +146,9 @@ def test_activity_log_commands_against_the_demo(tmp_path: Path) -> None:
     try:
         wait_until_up(port, process)
         out = bash(ports(block("sh", "webhook_calls?filter"), port), tmp_path)
+        # the README sends the reader to the admin pages of the same demo
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin", timeout=5) as page:
+            assert "Sign in" in page.read().decode()
     finally:
         process.terminate()
         process.wait(timeout=10)
