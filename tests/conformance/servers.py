@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -24,9 +25,14 @@ import uvicorn
 from reference.app import create_app
 from reference.calls import WebhookCall
 from reference.dispatcher import Dispatcher
+from reference.events import Event
 from reference.exceptions import ValidationError
+from reference.payloads import CallContext, default_payload
+from reference.retries import DEFAULT_RETRY_DELAYS
 from reference.sender import Outcome, OutgoingRequest, Sender
 from reference.settings import Settings
+from reference.triggers import matches_any
+from reference.webhooks import Webhook
 
 TOKEN = "conformance-self-test"
 SCALE = 0.0001
@@ -89,15 +95,59 @@ async def resend_as_new_call(dispatcher: Dispatcher, call_id: str) -> WebhookCal
     return call
 
 
+def null_as_none(coerce: Callable[[Any, object], str]) -> Callable[[Any, object], str]:
+    """Wrong: a null value renders as pystache writes it, "None" (SPEC §6 says "")."""
+
+    def str_coerce(renderer: object, val: object) -> str:
+        return "None" if val is None else coerce(renderer, val)
+
+    return str_coerce
+
+
+def spaced_dumps(value: object) -> str:
+    """Wrong: the default body as `json.dumps` writes it, with spaces (SPEC §5: compact)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def previous_entity_last(event: Event, webhook: Webhook, call: CallContext) -> dict[str, object]:
+    """Wrong: previous_entity after related_entities (SPEC §5: before it)."""
+    payload = default_payload(event, webhook, call)
+    if "previous_entity" in payload:
+        payload["previous_entity"] = payload.pop("previous_entity")
+    return payload
+
+
+def unmasked_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Wrong: the activity log keeps Authorization as it was sent (SPEC §7: `Basic ***`)."""
+    return dict(headers)
+
+
+def match_disabled_too(dispatcher: Dispatcher) -> None:
+    """Wrong: disabled webhooks match events like enabled ones (SPEC §3)."""
+
+    def matching_webhooks(event: Event) -> list[str]:
+        return [w.id for w in dispatcher._webhooks.values() if matches_any(w.events, event)]
+
+    dispatcher.matching_webhooks = matching_webhooks  # type: ignore[method-assign]
+
+
 def swap_sender(dispatcher: Dispatcher, sender: Sender) -> None:
     dispatcher._sender = sender
     dispatcher.delivery._sender = sender
 
 
 @contextmanager
-def served(db: Path, change: Callable[[Dispatcher], None] = lambda d: None) -> Iterator[str]:
+def served(
+    db: Path,
+    change: Callable[[Dispatcher], None] = lambda d: None,
+    *,
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
+) -> Iterator[str]:
     """The reference app (after `change` on its dispatcher) on a free port: its URL."""
-    app = create_app(Settings(api_token=TOKEN, db_path=str(db), retry_scale=SCALE))
+    settings = Settings(
+        api_token=TOKEN, db_path=str(db), retry_scale=SCALE, retry_delays=retry_delays
+    )
+    app = create_app(settings)
     change(app.state.dispatcher)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
