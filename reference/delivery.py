@@ -206,7 +206,7 @@ class Delivery:
             # the call is recorded as refused rather than lost or retried hot.
             logger.exception("cannot build the request of call %s", call.id)
             request = OutgoingRequest(url=webhook.url, headers=(), body=b"")
-            outcome = refused(request, "blocked_destination", self._clock())
+            outcome = refused("blocked_destination", self._clock())
         else:
             outcome = await self._sender.send(request)
         transition = next_state(
@@ -257,6 +257,6 @@ class Delivery:
             self._limits.pop(call.webhook_id, None)
 
 
-def refused(request: OutgoingRequest, error: str, now: datetime) -> Outcome:
+def refused(error: str, now: datetime) -> Outcome:
     """An outcome for a request that was never sent."""
     return Outcome(status=None, headers=(), body=None, error=error, sent_at=now, duration_ms=0)

@@ -18,10 +18,6 @@ class RetrySchedule:
     delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     scale: float = 1.0
 
-    @property
-    def max_retries(self) -> int:
-        return len(self.delays)
-
     def delay_after(self, retries_done: int) -> timedelta | None:
         """The gap before the next retry, or None when every retry has been spent."""
         if retries_done >= len(self.delays):

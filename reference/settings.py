@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import secrets
 from collections.abc import Mapping
@@ -34,7 +35,7 @@ class Settings:
     max_request_body_bytes: int = 1024 * 1024
     max_in_flight: int = 1024
     max_in_flight_per_webhook: int = 64
-    user_agent: str = "datocms-webhooks/0.1.0"
+    user_agent: str = field(default_factory=lambda: f"datocms-webhooks/{_version()}")
     cache_tag_window: float = 1.0
 
     def __post_init__(self) -> None:
@@ -73,6 +74,14 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def _version() -> str:
+    """SPEC §5: `User-Agent: <project name>/<version>`, the version as installed."""
+    try:
+        return importlib.metadata.version("datocms-webhooks")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def _float(name: str, text: str) -> float:

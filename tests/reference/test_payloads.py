@@ -163,3 +163,12 @@ def test_masking_keeps_the_scheme() -> None:
     headers = (("Accept", "*/*"), ("Authorization", "Basic dXNlcjpwdw=="))
     assert masked_headers(headers) == {"Accept": "*/*", "Authorization": "Basic ***"}
     assert masked_headers((("authorization", "Bearer abc"),)) == {"authorization": "Bearer ***"}
+
+
+def test_the_user_agent_names_the_project_and_its_installed_version() -> None:
+    import importlib.metadata
+
+    from reference.settings import Settings
+
+    version = importlib.metadata.version("datocms-webhooks")
+    assert Settings(api_token="t").user_agent == f"datocms-webhooks/{version}"
