@@ -174,3 +174,21 @@ def test_content_changes_with_curl(server: tuple[int, Path]) -> None:
     assert len(documents) == 4
     record = documents[-1]["data"]
     assert (record["id"], record["meta"]["status"]) == ("3", "published")
+
+
+def test_the_case_writing_example_passes_against_the_reference(tmp_path: Path) -> None:
+    from tests.conformance.servers import TOKEN, served
+
+    case_file = tmp_path / "test_readme_case.py"
+    case_file.write_text(block("python", "from conformance.cases import"), encoding="utf-8")
+    report = tmp_path / "report"
+    argv = [sys.executable, "-c", "from conformance.cli import main; raise SystemExit(main())"]
+    argv += ["--report-dir", str(report), "-k", "HDR-099", "--", str(case_file), "-q"]
+    with served(tmp_path / "case.db") as url:
+        argv[3:3] = ["--target", url, "--token", TOKEN]
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    index = json.loads((report / "index.json").read_text(encoding="utf-8"))
+    [outcome] = index["cases"]
+    assert (outcome["id"], outcome["outcome"]) == ("HDR-099", "passed")
+    assert outcome["actual"].isdigit()  # the webhook id the receiver saw
