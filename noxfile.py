@@ -7,13 +7,22 @@ import nox
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
+#: The conformance suite's self-tests: the suite run against deliberately broken dispatchers.
+SELF_TESTS = "tests/conformance"
+
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Run the test suite (the admin's browser tests need Chromium: installed if missing)."""
     session.install("-e", ".[test]")
     _chromium(session)
-    session.run("pytest", *session.posargs)
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    session.run("pytest", "--ignore", SELF_TESTS)
+    # Each self-test runs the conformance suite against a broken dispatcher; they
+    # mostly wait (deadlines, retry gaps, requests that never come), so eight at a time.
+    session.run("pytest", SELF_TESTS, "-n", "8", "--dist", "worksteal")
 
 
 def _chromium(session: nox.Session) -> None:

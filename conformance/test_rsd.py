@@ -86,9 +86,15 @@ def test_success_cancels(
         webhook["id"], lambda cs: cs[0]["attributes"]["status"] != "rescheduled", timeout=5
     )
     attributes = after["attributes"]
-    evidence.actual = f"{after['id']}: {attributes['status']}, next {attributes['next_retry_at']}"
+    triggers = [a["trigger"] for a in attributes["attempts"]]
+    evidence.actual = (
+        f"{after['id']}: {attributes['status']}, next {attributes['next_retry_at']},"
+        f" attempts {triggers}"
+    )
     assert after["id"] == call["id"]
     assert (attributes["status"], attributes["next_retry_at"]) == ("success", None)
+    # The success must be the resend's: a later retry to the fixed URL proves nothing.
+    assert triggers[-1] == "manual", triggers
 
 
 @case("RSD-004", MUST, "§8", "a failed resend leaves the retry schedule and count as they were")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -11,7 +12,7 @@ from conformance.cases import MUST, SHOULD, case
 from conformance.client import Target
 from conformance.plugin import Evidence, Hooks
 from conformance.steps import SSO, arrived, body_of, moment, trigger
-from receiver import MockReceiver
+from receiver import MockReceiver, RecordedRequest, WaitTimeout
 
 #: SPEC §8: the gaps before each retry, in seconds.
 SCHEDULE = (120, 360, 1800, 3600, 18000, 86400, 172800)
@@ -79,12 +80,16 @@ def test_current_settings(
     target.sso_user()
     arrived(receiver, old, evidence)
     target.update_webhook(webhook["id"], url=receiver.url_for(new), headers={"X-Rev": "2"})
-    [request] = arrived(receiver, new, evidence, timeout=10 + SCHEDULE[2] * retry_scale)
+    [request] = arrived(receiver, new, evidence, timeout=5 + SCHEDULE[2] * retry_scale)
     assert request.header_values("x-rev") == ["2"]
 
 
 #: RTY-005 waits for the whole schedule only when it fits in this many seconds.
 FULL_SCHEDULE_BUDGET = 60.0
+#: RTY-005: how long after the latest moment it may come (`gap * 1.5 + 1.0`) a retry is awaited.
+LATE_GRACE = 1.0
+#: RTY-005: how often the call is looked at while a retry is awaited.
+CALL_POLL = 0.5
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,73 @@ def _start_full_schedule(target: Target, receiver: MockReceiver, config: pytest.
     return _Running(hooks, path, webhook["id"], gaps)
 
 
+def _attempts(
+    target: Target, receiver: MockReceiver, running: _Running, evidence: Evidence
+) -> list[RecordedRequest]:
+    """The 8 attempts, each awaited only until it is too late for the case to pass.
+
+    Attempt n+1 is given up `gap * 1.5 + 1.0` (the bound asserted) plus `LATE_GRACE`
+    after attempt n reached the receiver (wall clock, like `received_at`), or as soon
+    as the call is final: then no retry comes, and waiting longer shows nothing more.
+    Each retry's count is checked as it arrives.
+    """
+    requests = _attempt(target, receiver, running, evidence, 1, time.time() + 15)
+    for n, gap in enumerate(running.gaps, start=2):
+        latest = requests[n - 2].received_at + gap * 1.5 + 1.0 + LATE_GRACE
+        requests = _attempt(target, receiver, running, evidence, n, latest)
+        # A wrong count is wrong at once: no need to wait out the rest of the schedule.
+        count = body_of(requests[n - 1])["attempted_auto_retries_count"]
+        evidence.actual = f"attempt {n} says attempted_auto_retries_count {count}"
+        assert count == n - 1, evidence.actual
+    return requests[:8]
+
+
+def _attempt(
+    target: Target,
+    receiver: MockReceiver,
+    running: _Running,
+    evidence: Evidence,
+    number: int,
+    latest: float,
+) -> list[RecordedRequest]:
+    """The requests once attempt `number` has arrived; fails at `latest` or on a final call."""
+    while True:
+        # Looked at before the receiver: an attempt is recorded there before its call
+        # can be final, so a final call with too few requests means no more will come.
+        final = _final_status(target, running.webhook_id)
+        left = 0.0 if final else max(0.0, min(CALL_POLL, latest - time.time()))
+        try:
+            requests = receiver.wait_for(number, path=running.path, timeout=left)
+        except WaitTimeout:
+            if final or time.time() >= latest:
+                seen = evidence.saw(receiver.requests(path=running.path))
+                evidence.actual = _missing(seen, number, latest, final)
+                raise AssertionError(evidence.actual) from None
+            continue
+        evidence.saw(requests[:8])
+        return requests
+
+
+def _final_status(target: Target, webhook_id: str) -> str | None:
+    statuses = {c["attributes"]["status"] for c in target.calls_of(webhook_id)}
+    final = statuses & {"success", "failed"}
+    return final.pop() if final and final == statuses else None
+
+
+def _missing(seen: list[RecordedRequest], number: int, latest: float, final: str | None) -> str:
+    if final:
+        why = f"the call is {final}"
+    elif seen:
+        why = f"awaited until {latest - seen[-1].received_at:.3f} s after the last one"
+    else:
+        why = "awaited for 15 s"
+    at = [round(r.received_at - seen[0].received_at, 3) for r in seen]
+    return (
+        f"attempt {number} of 8 (retry {number - 1}) did not come ({why});"
+        f" {len(seen)} came, at {at} s from the first"
+    )
+
+
 @pytest.mark.last(start=_start_full_schedule)
 @case("RTY-005", MUST, "§8", "7 retries (8 attempts), growing gaps, then failed with count 7")
 def test_full_schedule(
@@ -124,7 +196,7 @@ def test_full_schedule(
     assert isinstance(started, _Running)
     try:
         gaps = started.gaps
-        requests = arrived(receiver, started.path, evidence, 8, timeout=sum(gaps) * 1.5 + 15)
+        requests = _attempts(target, receiver, started, evidence)
         [call] = target.wait_call_status(started.webhook_id, "failed", timeout=10)
         attributes = call["attributes"]
         seen = [b.received_at - a.received_at for a, b in itertools.pairwise(requests)]

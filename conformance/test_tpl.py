@@ -102,10 +102,13 @@ def test_non_json(target: Target, receiver: MockReceiver, hooks: Hooks, evidence
 @case("TPL-006", MUST, "§6", "the url is rendered with the same context")
 def test_url(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence) -> None:
     base = hooks.path("t")
-    hooks.create(receiver.url + base + "/{{entity_type}}/{{event_type}}?w={{webhook_id}}", SSO)
+    webhook = hooks.create(
+        receiver.url + base + "/{{entity_type}}/{{event_type}}?w={{webhook_id}}", SSO
+    )
     target.sso_user()
     [request] = arrived(receiver, base + "/sso_user/create", evidence)
-    assert request.query.startswith("w=")
+    evidence.actual = f"query {request.query!r}"
+    assert request.query == f"w={webhook['id']}"
 
 
 @case("TPL-007", MUST, "§6", "a template that does not parse is refused (422, line and column)")
@@ -142,6 +145,16 @@ def test_json_values(
     target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence
 ) -> None:
     text = _rendered(
-        target, receiver, hooks, evidence, "{{{is_environment_primary}}} {{{related_entities}}}"
+        target,
+        receiver,
+        hooks,
+        evidence,
+        "{{{is_environment_primary}}} {{{related_entities}}} {{{entity}}}",
     )
-    assert text == "true " + json.dumps([])
+    flag, empty, entity = text.split(" ", 2)
+    assert (flag, empty) == ("true", json.dumps([]))
+    try:
+        rendered = json.loads(entity)
+    except ValueError:
+        raise AssertionError(f"the object is not JSON: {entity[:200]!r}") from None
+    assert rendered["type"] == "sso_user"

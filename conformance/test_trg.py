@@ -67,7 +67,7 @@ def test_plain_lifecycle(
     "TRG-003", MUST, "§4", "models, uploads, builds, maintenance and SSO users raise their events"
 )
 def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence) -> None:
-    paths = {}
+    paths, webhooks = {}, {}
     for entity, events in {
         "item_type": ("create", "update", "delete"),
         "upload": ("create", "update", "delete"),
@@ -76,7 +76,7 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         "sso_user": ("create",),
     }.items():
         paths[entity] = hooks.path(entity)
-        hooks.create(receiver.url_for(paths[entity]), trigger(entity, *events))
+        webhooks[entity] = hooks.create(receiver.url_for(paths[entity]), trigger(entity, *events))
     model = target.model()["id"]
     target.field(model, "f")
     target.delete_model(model)
@@ -105,7 +105,9 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         ),
         "sso_user": _events(list(arrived(receiver, paths["sso_user"], evidence, 1))),
     }
-    evidence.actual = str(seen)
+    # SPEC §7: calls are stored with the change, so the log holds every event raised.
+    logged = {entity: len(target.calls_of(w["id"])) for entity, w in webhooks.items()}
+    evidence.actual = f"{seen}; calls in the log {logged}"
     for events_of in seen.values():
         events_of.sort()  # calls of different events may arrive in any order
     assert seen == {
@@ -114,7 +116,8 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         "build_trigger": ["deploy_failed", "deploy_started", "deploy_started", "deploy_succeeded"],
         "maintenance_mode": ["change", "change"],
         "sso_user": ["create"],
-    }
+    }, evidence.actual
+    assert logged == {entity: len(events_of) for entity, events_of in seen.items()}, evidence.actual
 
 
 @case("TRG-004", MUST, "§3", "filters: ids OR inside one, kinds AND across; environment kinds")
