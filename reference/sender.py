@@ -22,6 +22,7 @@ is used instead, through the same deadline and classification.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -225,7 +226,8 @@ class Sender:
                     if self._blocked:
                         await self._refuse_blocked(url)
                     if self._transport is None:
-                        await self._exchange(self._client(), url, request, answer)
+                        target = _aiohttp_target(request.url)
+                        await self._exchange(self._client(), target, request, answer)
                     else:
                         await self._exchange_httpx(self._transport, url, request, answer)
             except (
@@ -255,15 +257,11 @@ class Sender:
     async def _exchange(
         self,
         session: aiohttp.ClientSession,
-        url: httpx.URL,
+        target: yarl.URL,
         request: OutgoingRequest,
         answer: _Answer,
     ) -> None:
         headers = list(_checked_headers(request.headers))
-        # Already normalised and percent-encoded by httpx; yarl must not
-        # requote it. Credentials are dropped: aiohttp would send them as
-        # an `Authorization` header.
-        target = yarl.URL(str(url.copy_with(username=None, password=None)), encoded=True)
         response = await session.post(
             target, data=request.body, headers=headers, allow_redirects=False
         )
@@ -373,6 +371,8 @@ class Sender:
         return self._session
 
 
+# URLs are parsed once per distinct string: a webhook's calls all go to the same few.
+@functools.lru_cache(maxsize=4096)
 def _parse_url(raw: str) -> httpx.URL | None:
     """The URL if it is an absolute http(s) URL with a host, else None."""
     try:
@@ -384,6 +384,17 @@ def _parse_url(raw: str) -> httpx.URL | None:
     if url.port is not None and not 0 < url.port < 65536:
         return None
     return url
+
+
+@functools.lru_cache(maxsize=4096)
+def _aiohttp_target(raw: str) -> yarl.URL:
+    """The URL `_parse_url` accepted, as aiohttp gets it."""
+    url = _parse_url(raw)
+    if url is None:
+        raise ValueError(f"not a URL to send to: {raw!r}")
+    # Already normalised and percent-encoded by httpx; yarl must not requote
+    # it. Credentials are dropped: aiohttp would send them as `Authorization`.
+    return yarl.URL(str(url.copy_with(username=None, password=None)), encoded=True)
 
 
 def _checked_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
