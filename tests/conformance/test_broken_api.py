@@ -29,12 +29,6 @@ check_url = reference.webhooks._PARSERS["url"]
 parse_attributes = reference.webhooks.parse_attributes
 
 
-def test_the_reference_passes_the_api_family(tmp_path: Path) -> None:
-    with served(tmp_path / "ok.db") as url:
-        failing = failing_cases(url, tmp_path / "report", "API")
-    assert failing == {}
-
-
 def test_a_missing_token_let_through_fails_the_auth_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

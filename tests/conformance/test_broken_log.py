@@ -137,12 +137,6 @@ def delete_calls_too(dispatcher: Dispatcher) -> None:
     rows.delete = with_calls  # type: ignore[method-assign]
 
 
-def test_the_reference_passes_the_log_family(tmp_path: Path) -> None:
-    with served(tmp_path / "ok.db") as url:
-        failing = failing_cases(url, tmp_path / "report", "LOG")
-    assert failing == {}
-
-
 # Every LOG case but LOG-007, which waits out five retries for next_retry_at.
 QUICK = tuple(f"LOG-{n:03d}" for n in range(1, 12) if n != 7)
 # The cases that filter by time.

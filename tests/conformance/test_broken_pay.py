@@ -67,12 +67,6 @@ def no_related_as_null(event: Event, webhook: Webhook, call: CallContext) -> dic
     return payload
 
 
-def test_the_reference_passes_pay(tmp_path: Path) -> None:
-    with served(tmp_path / "ok.db") as url:
-        failing = failing_cases(url, tmp_path / "report", "PAY")
-    assert failing == {}
-
-
 def test_an_iso_event_time_fails_the_values_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,12 +95,6 @@ def python_str(renderer: object, value: object) -> str:
     return "" if value is None else str(value)
 
 
-def test_the_reference_passes_the_template_cases(tmp_path: Path) -> None:
-    with served(tmp_path / "ok.db") as url:
-        failing = failing_cases(url, tmp_path / "report", "TPL")
-    assert failing == {}
-
-
 def test_json_sent_reserialised_fails_the_guide_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -119,12 +119,6 @@ def one_invalidate_per_change(dispatcher: Dispatcher) -> None:
     rows.take_tags = oldest_change_only  # type: ignore[method-assign]
 
 
-def test_the_reference_passes_trg(tmp_path: Path) -> None:
-    with served(tmp_path / "ok.db") as url:
-        failing = failing_cases(url, tmp_path / "report", "TRG")
-    assert failing == {}
-
-
 def test_deleting_without_unpublish_fails_the_draft_lifecycle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
