@@ -147,8 +147,8 @@ class CallRows:
             "SELECT c.id, c.webhook_id, c.status, c.resend_requested,"
             " c.attempted_auto_retries_count, c.next_retry_at, c.due_at,"
             " e.entity_type, e.event_type, e.environment, e.is_environment_primary,"
-            " e.happened_at, e.entity, e.previous_entity, e.related_entities, e.variants"
-            " FROM webhook_calls c JOIN events e ON e.id = c.event_id"
+            " e.happened_at, e.entity, e.previous_entity, e.related_entities, e.variants,"
+            " c.event_id FROM webhook_calls c JOIN events e ON e.id = c.event_id"
         )
         with self._db.transaction() as conn:
             rows = conn.execute(
@@ -175,7 +175,9 @@ class CallRows:
             conn.executemany(
                 "UPDATE webhook_calls SET claimed = 1 WHERE id = ?", [(row[0],) for row in rows]
             )
-        return [_due_call(row) for row in rows]
+        # One event matched by many webhooks is read once per claim, not once per call.
+        events: dict[int, Event] = {}
+        return [_due_call(row, events) for row in rows]
 
     def complete(self, completions: Sequence[Completion]) -> None:
         """Write finished attempts and release their calls, in one transaction."""
@@ -346,21 +348,12 @@ def _time_or_none(seconds: float | None) -> datetime | None:
     return None if seconds is None else from_epoch(seconds)
 
 
-def _due_call(row: tuple[Any, ...]) -> DueCall:
+def _due_call(row: tuple[Any, ...], events: dict[int, Event]) -> DueCall:
+    """A claimed row as a call; `events` holds the events already read, by id."""
     (call_id, webhook_id, status, resend, retries, next_retry_at, due_at) = row[:7]
-    (entity_type, event_type, environment, primary, happened_at) = row[7:12]
-    (entity, previous_entity, related_entities, variants) = row[12:]
-    event = Event(
-        entity_type=entity_type,
-        event_type=event_type,
-        entity=json.loads(entity),
-        environment=environment,
-        is_environment_primary=bool(primary),
-        previous_entity=None if previous_entity is None else json.loads(previous_entity),
-        related_entities=tuple(json.loads(related_entities)),
-        happened_at=from_epoch(happened_at),
-        variants={} if variants is None else json.loads(variants),
-    )
+    event = events.get(row[16])
+    if event is None:
+        event = events[row[16]] = _event(row[7:16])
     if resend:
         trigger = AttemptTrigger.MANUAL
     elif status == CallStatus.PENDING:
@@ -376,6 +369,22 @@ def _due_call(row: tuple[Any, ...]) -> DueCall:
         attempted_auto_retries_count=retries,
         next_retry_at=_time_or_none(next_retry_at),
         due_at=_time_or_none(due_at),
+    )
+
+
+def _event(columns: tuple[Any, ...]) -> Event:
+    (entity_type, event_type, environment, primary, happened_at) = columns[:5]
+    (entity, previous_entity, related_entities, variants) = columns[5:]
+    return Event(
+        entity_type=entity_type,
+        event_type=event_type,
+        entity=json.loads(entity),
+        environment=environment,
+        is_environment_primary=bool(primary),
+        previous_entity=None if previous_entity is None else json.loads(previous_entity),
+        related_entities=tuple(json.loads(related_entities)),
+        happened_at=from_epoch(happened_at),
+        variants={} if variants is None else json.loads(variants),
     )
 
 

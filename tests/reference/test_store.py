@@ -115,3 +115,22 @@ async def test_the_api_mounts_in_another_app(tmp_path: Path) -> None:
         )
         assert response.json() == {"data": []}
         assert (await client.get("/hooks-api/webhooks")).status_code == 401
+
+
+@pytest.mark.anyio
+async def test_calls_of_one_event_claimed_together_share_the_event(tmp_path: Path) -> None:
+    dispatcher = Dispatcher(Settings(api_token=TOKEN, db_path=str(tmp_path / "w.db")))
+    try:  # not started: nothing claims the calls but this test
+        for n in range(3):
+            await dispatcher.create_webhook(webhook_attributes(name=f"hook {n}"))
+        await dispatcher.raise_events([item_event(record_id="1"), item_event(record_id="2")])
+        claimed = await dispatcher.store.db.run(
+            dispatcher.store.calls.claim, dispatcher.clock(), 10
+        )
+    finally:
+        await dispatcher.close()
+    assert len(claimed) == 6
+    by_entity = {c.event.entity_id: c.event for c in claimed}
+    assert len(by_entity) == 2  # read once per event, not once per call
+    assert all(c.event is by_entity[c.event.entity_id] for c in claimed)
+    assert by_entity["1"].entity == item_event(record_id="1").entity
