@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         slow_events = 2 * throughput.SLOW_IN_FLIGHT if args.quick else 500
         slow, slow_rate = throughput.slow(receiver, slow_events)
         rows += _show([fast, slow])
-        rows += _show(latency.measure(receiver, args.seconds))
+        rows += _show(latency.measure(receiver, args.seconds, rounds=1 if args.quick else 3))
         rows += _show(backlog.measure(receiver, args.backlog // 10, args.backlog))
         rows += _show([deadline.measure(receiver)])
         redis_url = alternative.available()
