@@ -108,6 +108,16 @@ def test_51_headers_fail_the_bad_headers_case(
     assert set(failing) == {"API-005"}
 
 
+def test_49_headers_fail_the_bad_headers_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wrong: off by one the other way, 50 headers are refused (SPEC §2: at most 50).
+    monkeypatch.setattr(reference.webhooks, "MAX_HEADERS", 49)
+    with served(tmp_path / "49-headers.db") as url:
+        failing = failing_cases(url, tmp_path / "report", "API", "HDR")
+    assert set(failing) == {"API-005"}
+
+
 def test_any_known_event_type_fails_the_bad_triggers_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
