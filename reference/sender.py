@@ -209,9 +209,10 @@ class Sender:
         """POST `request` and classify what came of it; never raises for network trouble."""
         if self._closed:
             raise RuntimeError("the sender is closed")
-        url = _parse_url(request.url)
-        if url is None:
+        destination = _destination(request.url)
+        if destination is None:
             return Outcome(None, (), None, "blocked_destination", self._clock(), 0)
+        url, target = destination
         # Waiting for a free connection is not part of the exchange: the
         # deadline starts once the pool can take the request at once.
         async with self._slots(url):
@@ -226,7 +227,6 @@ class Sender:
                     if self._blocked:
                         await self._refuse_blocked(url)
                     if self._transport is None:
-                        target = _aiohttp_target(request.url)
                         await self._exchange(self._client(), target, request, answer)
                     else:
                         await self._exchange_httpx(self._transport, url, request, answer)
@@ -371,8 +371,18 @@ class Sender:
         return self._session
 
 
-# URLs are parsed once per distinct string: a webhook's calls all go to the same few.
+# Parsed once per distinct string: a webhook's calls all go to the same few URLs.
 @functools.lru_cache(maxsize=4096)
+def _destination(raw: str) -> tuple[httpx.URL, yarl.URL] | None:
+    """The URL as httpx and as aiohttp get it, if it is one to send to; else None."""
+    url = _parse_url(raw)
+    if url is None:
+        return None
+    # Already normalised and percent-encoded by httpx; yarl must not requote
+    # it. Credentials are dropped: aiohttp would send them as `Authorization`.
+    return url, yarl.URL(str(url.copy_with(username=None, password=None)), encoded=True)
+
+
 def _parse_url(raw: str) -> httpx.URL | None:
     """The URL if it is an absolute http(s) URL with a host, else None."""
     try:
@@ -384,17 +394,6 @@ def _parse_url(raw: str) -> httpx.URL | None:
     if url.port is not None and not 0 < url.port < 65536:
         return None
     return url
-
-
-@functools.lru_cache(maxsize=4096)
-def _aiohttp_target(raw: str) -> yarl.URL:
-    """The URL `_parse_url` accepted, as aiohttp gets it."""
-    url = _parse_url(raw)
-    if url is None:
-        raise ValueError(f"not a URL to send to: {raw!r}")
-    # Already normalised and percent-encoded by httpx; yarl must not requote
-    # it. Credentials are dropped: aiohttp would send them as `Authorization`.
-    return yarl.URL(str(url.copy_with(username=None, password=None)), encoded=True)
 
 
 def _checked_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:

@@ -351,9 +351,10 @@ def _time_or_none(seconds: float | None) -> datetime | None:
 def _due_call(row: tuple[Any, ...], events: dict[int, Event]) -> DueCall:
     """A claimed row as a call; `events` holds the events already read, by id."""
     (call_id, webhook_id, status, resend, retries, next_retry_at, due_at) = row[:7]
-    event = events.get(row[16])
+    event_id = row[16]
+    event = events.get(event_id)
     if event is None:
-        event = events[row[16]] = _event(row[7:16])
+        event = events[event_id] = _event(row[7:16])
     if resend:
         trigger = AttemptTrigger.MANUAL
     elif status == CallStatus.PENDING:
