@@ -23,24 +23,24 @@ from reference import Dispatcher, Settings
 __all__ = ["measure"]
 
 
-async def _fill(db_path: str, url: str, calls: int) -> None:
+async def _fill(db: str, url: str, calls: int) -> None:
     async with harness.dispatcher([url], start=False) as found:
         await harness.raise_in_batches(found, calls)
         # The dispatcher's database is temporary: copy it out before it goes.
-        await found.store.db.run(_backup, found, db_path)
+        await found.store.db.run(_backup, found, db)
 
 
-def _backup(found: Dispatcher, db_path: str) -> None:
+def _backup(found: Dispatcher, db: str) -> None:
     import sqlite3
 
-    target = sqlite3.connect(db_path)
+    target = sqlite3.connect(db)
     with target:
         found.store.db.conn.backup(target)
     target.close()
 
 
-async def _drain(db_path: str) -> dict[str, float]:
-    settings = Settings(api_token="bench", db_path=db_path)
+async def _drain(db: str) -> dict[str, float]:
+    settings = Settings(api_token="bench", db=db)
     found = Dispatcher(settings)
     (calls,) = found.store.db.conn.execute("SELECT COUNT(*) FROM webhook_calls").fetchone()
     started = time.perf_counter()
@@ -56,10 +56,10 @@ async def _drain(db_path: str) -> dict[str, float]:
 
 def _measure_one(receiver: ReceiverProcess, calls: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="webhooks-backlog-") as folder:
-        db_path = str(Path(folder) / "backlog.db")
-        asyncio.run(_fill(db_path, receiver.url(0) + "/backlog", calls))
+        db = str(Path(folder) / "backlog.db")
+        asyncio.run(_fill(db, receiver.url(0) + "/backlog", calls))
         output = subprocess.run(
-            [sys.executable, "-m", "bench.backlog", db_path],
+            [sys.executable, "-m", "bench.backlog", db],
             check=True,
             capture_output=True,
             text=True,

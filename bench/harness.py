@@ -24,7 +24,7 @@ async def dispatcher(
 ) -> AsyncIterator[Dispatcher]:
     """A dispatcher with one webhook per URL, all matching `item.create`."""
     with tempfile.TemporaryDirectory(prefix="webhooks-bench-") as folder:
-        config = Settings(api_token="bench", db_path=str(Path(folder) / "bench.db"))
+        config = Settings(api_token="bench", db=str(Path(folder) / "bench.db"))
         config = config.with_changes(**(settings or {}))
         found = Dispatcher(config)
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -23,18 +23,22 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = utcnow,
+    on_start: Callable[[Dispatcher], None] | None = None,
 ) -> Starlette:
     """A Starlette app serving the API and, under `/admin`, the admin pages.
 
     The dispatcher is at `app.state.dispatcher`.
 
-    The store is opened here; delivery starts with the lifespan and stops with it.
+    The store is opened when the lifespan starts (then `on_start` is called),
+    delivery runs through it, and its end is a clean stop (SPEC §8).
     """
     dispatcher = Dispatcher(settings, transport=transport, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with dispatcher:
+            if on_start is not None:
+                on_start(dispatcher)
             yield
 
     app = Starlette(routes=dispatcher_routes(dispatcher), lifespan=lifespan)

@@ -11,6 +11,7 @@ from reference.events import Event
 from reference.retries import RetrySchedule
 from reference.sender import Outcome
 from reference.timefmt import format_time
+from reference.webhooks import Webhook
 
 __all__ = [
     "Attempt",
@@ -92,6 +93,8 @@ class DueCall:
     next_retry_at: datetime | None
     due_at: datetime | None
     """When an automatic attempt (first or retry) is owed; None when none is."""
+    webhook: Webhook | None = None
+    """The webhook's settings when the call was claimed; None if it was deleted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reference.exceptions import ConfigurationError, DispatcherError, TemplateSyntaxError
 from reference.samples import sample_payload
 from reference.settings import Settings
+from reference.store import check_store, redacted
 from reference.templates import render_template
+
+if TYPE_CHECKING:
+    from reference.dispatcher import Dispatcher
 
 __all__ = ["main"]
 
@@ -56,20 +61,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", dest="db_path", help="SQLite file (default ./webhooks.db)")
+    parser.add_argument(
+        "--db",
+        help="a SQLite file (default ./webhooks.db, one process) or a postgresql:// URL"
+        " (several processes); also $WEBHOOKS_DB",
+    )
     parser.add_argument("--api-token", help="API token (default: $WEBHOOKS_API_TOKEN or new)")
     parser.add_argument("--site-id", help="site id (default: the stored one, or a new one)")
     parser.add_argument(
         "--retry-scale", type=float, help="shrink the retry schedule (0.001: 2 min -> 120 ms)"
     )
+    parser.add_argument(
+        "--claim-lease",
+        type=float,
+        metavar="SECONDS",
+        help="how long a claimed call stays with its process before another may send it"
+        " (default 30; more than the 5 s deadline)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_environ(
-        db_path=args.db_path,
+        db=args.db,
         api_token=args.api_token,
         site_id=args.site_id,
         retry_scale=args.retry_scale,
+        claim_lease=args.claim_lease,
     )
 
 
@@ -79,12 +96,18 @@ def _serve(args: argparse.Namespace) -> int:
     from reference.app import create_app
 
     settings = _settings(args)
-    app = create_app(settings)
-    dispatcher = app.state.dispatcher
-    print(f"webhooks-dispatcher on http://{args.host}:{args.port}", file=sys.stderr)
-    print(f"  site id:   {dispatcher.site_id}", file=sys.stderr)
-    print(f"  database:  {settings.db_path}", file=sys.stderr)
-    print(f"  API token: {settings.api_token}", file=sys.stderr)
+    # The database is opened in the app's lifespan; check it first, so that one
+    # that cannot be used is a clear message rather than a failed startup.
+    asyncio.run(check_store(settings.db))
+
+    def announce(dispatcher: Dispatcher) -> None:
+        print(f"webhooks-dispatcher on http://{args.host}:{args.port}", file=sys.stderr)
+        print(f"  site id:   {dispatcher.site_id}", file=sys.stderr)
+        print(f"  database:  {redacted(settings.db)}", file=sys.stderr)
+        print(f"  API token: {settings.api_token}", file=sys.stderr)
+
+    app = create_app(settings, on_start=announce)
+    # SIGTERM and SIGINT end the lifespan: a clean stop (SPEC §8).
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

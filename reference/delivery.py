@@ -1,8 +1,15 @@
 """Delivery: claim due calls, send them, record the outcomes (SPEC §7, §8).
 
-The store is the queue. A call is claimed (marked in the database) before it
-is sent and released when its outcome is written, so a dispatcher killed at
-any moment finds, on restart, every call that was due and not answered.
+The store is the queue. A call is claimed (marked in the database with this
+process's name and a lease) before it is sent and released when its outcome
+is written, so nothing is lost: a dispatcher killed at any moment leaves its
+claims behind, and they are sent again on restart (one process on SQLite) or
+by another process once their lease runs out (PostgreSQL). While a process
+lives it extends its leases, however long its calls wait for a slot.
+
+A clean stop (`stop()`) claims nothing more, lets the exchanges in flight
+finish (each within its deadline), records their outcomes and gives back the
+calls it claimed but had not started: nothing is sent twice.
 
 Isolation: at most `max_in_flight` calls are in flight, and at most
 `max_in_flight_per_webhook` of them for one webhook, so a hung receiver holds
@@ -31,6 +38,10 @@ logger = logging.getLogger("reference.delivery")
 
 CLAIM_BATCH = 256
 IDLE_RECHECK = 30.0  # seconds: wake up now and then even when nothing is due
+#: On a shared database, how often an idle process looks for calls even when no
+#: notification came (a lost LISTEN connection, calls freed by a lease).
+SHARED_POLL = 5.0
+FINAL_FLUSH = 10.0  # seconds a clean stop waits for the store to take the last outcomes
 
 
 class Delivery:
@@ -41,18 +52,20 @@ class Delivery:
         store: Store,
         sender: Sender,
         *,
-        webhooks: Callable[[str], Webhook | None],
-        webhook_ids: Callable[[], list[str]],
         schedule: RetrySchedule,
         clock: Callable[[], datetime],
         user_agent: str,
         max_in_flight: int,
         max_in_flight_per_webhook: int,
+        lease: float,
     ) -> None:
         self._store = store
         self._sender = sender
-        self._webhooks = webhooks
-        self._webhook_ids = webhook_ids
+        self._lease = lease
+        self._idle_recheck = SHARED_POLL if store.shared else IDLE_RECHECK
+        self._stopping = False
+        self._unsent: list[DueCall] = []  # claimed, not started when the stop came
+        self._waiting: dict[asyncio.Task[None], DueCall] = {}  # claimed, not yet sending
         self._turn = 0  # where the next per-webhook claim starts, for fairness
         self._schedule = schedule
         self._clock = clock
@@ -89,13 +102,14 @@ class Delivery:
         loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
-        """Claim and send until cancelled; on cancellation, in-flight work is abandoned
-        (its calls stay claimed in the store and are released on the next start)."""
+        """Claim and send until `stop()` (a clean stop) or cancellation (in-flight work is
+        abandoned: its calls stay claimed and are sent again after a restart or a lease)."""
         self._loop = asyncio.get_running_loop()
-        await self._store.db.run(self._store.calls.release_claims)
+        self._stopping = False
         flusher = asyncio.create_task(self._flush_loop(), name="webhooks-flush")
+        keeper = asyncio.create_task(self._keep_leases(), name="webhooks-leases")
         try:
-            while True:
+            while not self._stopping:
                 self._wakeup.clear()
                 try:
                     claimed = await self._claim()
@@ -106,19 +120,56 @@ class Delivery:
                     # store and are claimed again once it answers.
                     logger.exception("could not claim due calls; trying again in 1 s")
                     await asyncio.sleep(1.0)
+            await self._finish(flusher)
         finally:
             flusher.cancel()
+            keeper.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            await asyncio.gather(flusher, *self._tasks, return_exceptions=True)
+            await asyncio.gather(flusher, keeper, *self._tasks, return_exceptions=True)
             self._loop = None
+
+    async def stop(self) -> None:
+        """Ask `run()` to stop cleanly; it returns once every outcome is recorded."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def _finish(self, flusher: asyncio.Task[None]) -> None:
+        """The clean stop: unstarted calls go back, started ones finish and are recorded."""
+        for task in list(self._waiting):
+            task.cancel()
+        # Each exchange ends by its own deadline (SPEC §8).
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + FINAL_FLUSH
+        while self._finished or self._abandoned or self._unsent:
+            if flusher.done() or loop.time() > give_up:
+                logger.error("stopping with outcomes not recorded; their calls will be sent again")
+                return
+            self._flush_needed.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1), self._flushed:
+                    await self._flushed.wait()
+
+    async def _keep_leases(self) -> None:
+        """Extend this process's leases and free those of processes that died."""
+        while True:
+            await asyncio.sleep(self._lease / 4)
+            try:
+                freed = await self._store.keep_leases(self._clock(), self._lease)
+            except Exception:
+                logger.exception("could not extend the claims' leases; trying again")
+                continue
+            if freed:
+                logger.warning("%d calls of a stopped dispatcher are due again", freed)
+                self.wake()
 
     async def drain(self, timeout: float) -> bool:
         """Wait until nothing is in flight and nothing is due (for tests and the demo)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            due = await self._store.db.run(self._store.calls.next_due_at)
+            due = await self._store.next_due_at()
             idle = self.in_flight == 0 and not self._finished
             if idle and (due is None or due > self._clock()):
                 return True
@@ -145,50 +196,64 @@ class Delivery:
             return 0
         saturated = [w for w, n in self._claimed.items() if n >= self._max_per_webhook]
         now = self._clock()
-        webhooks: list[str] = []
         if saturated:  # look the others up one by one, starting with a new one each time
-            ids = self._webhook_ids()
-            self._turn = (self._turn + 1) % max(1, len(ids))
-            webhooks = ids[self._turn :] + ids[: self._turn]
-        calls = await self._store.db.run(
-            self._store.calls.claim, now, min(free, CLAIM_BATCH), saturated, webhooks
+            self._turn += 1
+        calls = await self._store.claim(
+            now, min(free, CLAIM_BATCH), self._lease, saturated, self._turn
         )
         self._claimed_up_to = now
         for call in calls:
             self._claimed[call.webhook_id] += 1
             task = asyncio.create_task(self._attempt(call))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._waiting[task] = call
+            task.add_done_callback(self._forget)
         return len(calls)
 
     async def _sleep(self) -> None:
-        timeout = IDLE_RECHECK
+        timeout = self._idle_recheck
         if self.in_flight < self._max_in_flight:
-            due = await self._store.db.run(self._store.calls.next_due_at)
+            due = await self._store.next_due_at()
             claimed_up_to = self._claimed_up_to
             if due is not None and (claimed_up_to is None or due > claimed_up_to):
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
             # Otherwise the last claim saw that call and left it: its webhook is at
             # its limit. Claiming again at once would spin on the store and slow
             # every other webhook (SPEC §8, isolation); a freed slot wakes us.
-        if timeout > 0:
+        if timeout > 0 and not self._stopping:
             # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that
             # races with the event being set, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wakeup.wait()
 
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._waiting.pop(task, None)
+
     async def _attempt(self, call: DueCall) -> None:
         limit = self._limits.setdefault(call.webhook_id, asyncio.Semaphore(self._max_per_webhook))
-        async with limit:
-            webhook = self._webhooks(call.webhook_id)
-            if webhook is None:
-                self._abandoned.append(call)
-            else:
+        try:
+            async with limit:
+                if self._stopping:
+                    self._unsent.append(call)
+                    return
+                task = asyncio.current_task()
+                if task is not None:  # started: a clean stop lets it finish
+                    self._waiting.pop(task, None)
+                webhook = call.webhook
+                if webhook is None:
+                    self._abandoned.append(call)
+                    return
                 done = await self._send(call, webhook)
                 # Appended after the await: the flusher swaps the list meanwhile.
                 self._finished.append(done)
-        self._flush_needed.set()
+        except asyncio.CancelledError:
+            if self._stopping:
+                self._unsent.append(call)  # never started: it goes back to the queue
+            raise
+        finally:
+            self._flush_needed.set()
 
     async def _send(self, call: DueCall, webhook: Webhook) -> Completion:
         # SPEC §5: 0 on the first attempt; the n-th automatic retry says n.
@@ -227,23 +292,25 @@ class Delivery:
             self._flush_needed.clear()
             finished, self._finished = self._finished, []
             abandoned, self._abandoned = self._abandoned, []
+            unsent, self._unsent = self._unsent, []
             try:
                 if finished:
-                    await self._store.db.run(self._store.calls.complete, finished)
+                    await self._store.complete(finished)
                 if abandoned:
-                    await self._store.db.run(self._store.calls.abandon, [c.id for c in abandoned])
+                    await self._store.abandon([c.id for c in abandoned])
+                if unsent:
+                    await self._store.release([c.id for c in unsent])
             except Exception:
                 # The outcomes stay in memory and are written on the next try;
                 # the calls stay claimed meanwhile, so nothing is sent twice.
                 logger.exception("could not record %d call outcomes; retrying", len(finished))
                 self._finished[:0] = finished
                 self._abandoned[:0] = abandoned
+                self._unsent[:0] = unsent
                 await asyncio.sleep(1.0)
                 self._flush_needed.set()
                 continue
-            for done in finished:
-                self._release(done.call)
-            for call in abandoned:
+            for call in (*(done.call for done in finished), *abandoned, *unsent):
                 self._release(call)
             self._wakeup.set()
             self._flush_count += 1

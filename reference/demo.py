@@ -41,7 +41,7 @@ async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
                 await _content_changes(api)
                 await dispatcher.drain(timeout=15)
                 calls, total = await dispatcher.list_calls(CallQuery(limit=12))
-            _print_log(calls, total, dispatcher, len(receiver.requests()))
+            await _print_log(calls, total, dispatcher, len(receiver.requests()))
             if serve_port is not None:
                 sys.stdout.write(f"What the receiver got: {receiver.url}/_receiver/requests\n")
                 await _serve(dispatcher, settings, serve_port)
@@ -109,12 +109,12 @@ async def _content_changes(api: httpx.AsyncClient) -> None:
     await send("PUT", f"/items/{record['id']}/publish", {"type": "item"})
 
 
-def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: int) -> None:
+async def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: int) -> None:
     out = sys.stdout
     out.write(f"The receiver got {received} requests. Activity log ({total} calls in all):\n\n")
     out.write(f"{'call':>5}  {'webhook':<24} {'event':<14} {'status':<12} {'HTTP':>4}  retries\n")
     for call in calls:
-        webhook = dispatcher.find_webhook(call.webhook_id)
+        webhook = await dispatcher.find_webhook(call.webhook_id)
         name = webhook.name if webhook else f"(deleted {call.webhook_id})"
         event = f"{call.entity_type}.{call.event_type}"
         answer = call.response_status or call.error or "-"
@@ -122,7 +122,7 @@ def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, received: i
             f"{call.id:>5}  {name[:24]:<24} {event:<14} {call.status:<12} {answer:>4}  "
             f"{call.attempted_auto_retries_count}\n"
         )
-    out.write(f"\nsite id {dispatcher.site_id}, database {dispatcher.settings.db_path}\n")
+    out.write(f"\nsite id {dispatcher.site_id}, database {dispatcher.settings.db}\n")
 
 
 async def _serve(dispatcher: Dispatcher, settings: Settings, port: int) -> None:

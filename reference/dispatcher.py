@@ -1,8 +1,12 @@
 """The embedding API: one object that holds the store, the sender and the delivery worker.
 
-    dispatcher = Dispatcher(Settings(api_token="secret", db_path="webhooks.db"))
+    dispatcher = Dispatcher(Settings(api_token="secret", db="webhooks.db"))
     async with dispatcher:
         await dispatcher.raise_event(Event("item", "create", {"id": "1", "type": "item"}))
+
+The store is opened when the dispatcher is entered (or started) and closed
+when it is left; leaving it is a clean stop (SPEC §8): no new claims, the
+exchanges in flight finish and their outcomes are recorded.
 
 `dispatcher.app` is the HTTP API as a Starlette app that can be mounted in
 another app (whose lifespan then enters the dispatcher).
@@ -16,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 from starlette.types import ASGIApp
@@ -29,7 +33,7 @@ from reference.exceptions import NotFoundError, ValidationError
 from reference.retries import RetrySchedule
 from reference.sender import Sender
 from reference.settings import Settings
-from reference.store import CallQuery, Store
+from reference.store import CallQuery, Transaction, create_store
 from reference.triggers import matches_any
 from reference.webhooks import Webhook
 
@@ -38,6 +42,8 @@ __all__ = ["Clock", "Dispatcher", "utcnow"]
 logger = logging.getLogger("reference.dispatcher")
 
 Clock = Callable[[], datetime]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -56,9 +62,8 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.store = Store(settings.db_path, site_id=settings.site_id)
+        self.store = create_store(settings.db, site_id=settings.site_id)
         self.schedule = RetrySchedule(settings.retry_delays, settings.retry_scale)
-        self._webhooks: dict[str, Webhook] = {w.id: w for w in self.store.webhooks.all()}
         self._sender = Sender(
             deadline=settings.deadline,
             connect_timeout=settings.connect_timeout,
@@ -69,16 +74,16 @@ class Dispatcher:
         self.delivery = Delivery(
             self.store,
             self._sender,
-            webhooks=self._webhooks.get,
-            webhook_ids=lambda: list(self._webhooks),
             schedule=self.schedule,
             clock=clock,
             user_agent=settings.user_agent,
             max_in_flight=settings.max_in_flight,
             max_in_flight_per_webhook=settings.max_in_flight_per_webhook,
+            lease=settings.claim_lease,
         )
         self.content = Content(self, clock=clock, cache_tag_window=settings.cache_tag_window)
         self._worker: asyncio.Task[None] | None = None
+        self._open = False
         self._app: ASGIApp | None = None
 
     @property
@@ -96,28 +101,45 @@ class Dispatcher:
 
     # -- lifecycle ---------------------------------------------------------
 
+    async def open(self) -> None:
+        """Open and migrate the store, without sending anything yet."""
+        if not self._open:
+            await self.store.open()
+            self._open = True
+            self.store.on_calls_stored(self.delivery.wake)
+            await self.content.open()
+
     async def start(self) -> None:
         """Start sending: every call that is due, including those left by a previous run."""
+        await self.open()
         if self._worker is None:
             self._worker = asyncio.create_task(self.delivery.run(), name="webhooks-delivery")
             await self.content.start()
 
     async def stop(self) -> None:
-        """Stop sending. Calls in flight are abandoned and sent again on the next start."""
+        """Stop sending, cleanly (SPEC §8): claim nothing more, let the exchanges in
+        flight finish within their deadline, record their outcomes, give back the
+        calls claimed but not sent. Nothing is sent twice after a clean stop."""
         await self.content.stop()
         worker, self._worker = self._worker, None
         if worker is not None:
-            worker.cancel()
+            await self.delivery.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         await self._sender.aclose()
 
     async def close(self) -> None:
         await self.stop()
-        self.store.close()
+        if self._open:
+            self._open = False
+            await self.store.close()
 
     async def __aenter__(self) -> Dispatcher:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def __aexit__(
@@ -129,8 +151,19 @@ class Dispatcher:
         await self.close()
 
     async def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until no call is in flight or due now; False if `timeout` passed first."""
-        return await self.delivery.drain(timeout)
+        """Wait until no call is in flight or due now and no cache tag waits to be sent;
+        False if `timeout` passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not await self.delivery.drain(max(0.0, deadline - loop.time())):
+                return False
+            pending = await self.store.transaction(lambda tx: tx.content.oldest_tag_at())
+            if pending is None:
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
 
     async def wait_for_call(
         self, call_id: str, *statuses: str, attempts: int = 1, timeout: float = 10.0
@@ -144,89 +177,95 @@ class Dispatcher:
                 call = await self.get_call(call_id)
                 if call.status in wanted and len(call.attempts) >= attempts:
                     return call
-                await self.delivery.flushed_after(seen)
+                if self.store.shared:
+                    # Another process may be the one sending it.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.05):
+                            await self.delivery.flushed_after(seen)
+                else:
+                    await self.delivery.flushed_after(seen)
 
     # -- events ------------------------------------------------------------
 
-    def matching_webhooks(self, event: Event) -> list[str]:
+    async def transaction(
+        self, fn: Callable[Concatenate[Transaction, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(tx, ...)` in one store transaction, in the store's thread.
+
+        Inside it, `dispatcher.record_event(tx, event)` stores the calls an event
+        raises, and `tx.content` changes content: both are committed together,
+        or neither is (SPEC §7), on every backend. Sending starts on commit.
+        """
+        return await self.store.transaction(fn, *args, **kwargs)
+
+    def matching_webhooks(self, tx: Transaction, event: Event) -> list[str]:
         """SPEC §3: the enabled webhooks any of whose triggers match; one call each."""
-        return [w.id for w in self._webhooks.values() if w.enabled and matches_any(w.events, event)]
+        webhooks = tx.webhooks.all().values()
+        return [w.id for w in webhooks if w.enabled and matches_any(w.events, event)]
 
     async def raise_event(self, event: Event) -> list[str]:
         """Store one call per matching webhook and have them sent; returns the call ids."""
-        return await self.store.db.run(self.record_event, event)
+        return await self.store.transaction(self.record_event, event)
 
     async def raise_events(self, events: list[Event]) -> list[list[str]]:
         """Like `raise_event` for many events, stored in one transaction."""
 
-        def record_all() -> list[list[str]]:
-            with self.store.db.transaction():
-                return [self.record_event(event) for event in events]
+        def record_all(tx: Transaction) -> list[list[str]]:
+            return [self.record_event(tx, event) for event in events]
 
-        return await self.store.db.run(record_all)
+        return await self.store.transaction(record_all)
 
-    def record_event(self, event: Event) -> list[str]:
-        """Store the calls for `event` in the current transaction (database thread only).
-
-        Use it inside `dispatcher.store.db.transaction()` so that a change and
-        the calls it raises are committed together or not at all; sending
-        starts once the transaction commits.
-        """
-        ids = self.store.calls.record(event, self.matching_webhooks(event), self.clock())
+    def record_event(self, tx: Transaction, event: Event) -> list[str]:
+        """Store the calls for `event` in the transaction `tx` (see `transaction`)."""
+        ids = tx.calls.record(event, self.matching_webhooks(tx, event), self.clock())
         if ids:
-            self.store.db.on_commit(self.delivery.wake)
+            tx.on_commit(self.delivery.wake)
         return ids
 
     # -- webhooks ----------------------------------------------------------
 
-    def list_webhooks(self) -> list[Webhook]:
-        return sorted(self._webhooks.values(), key=lambda w: int(w.id))
+    async def list_webhooks(self) -> list[Webhook]:
+        webhooks = await self.store.transaction(lambda tx: list(tx.webhooks.all().values()))
+        return sorted(webhooks, key=lambda w: int(w.id))
 
-    def find_webhook(self, webhook_id: str) -> Webhook | None:
-        return self._webhooks.get(webhook_id)
+    async def find_webhook(self, webhook_id: str) -> Webhook | None:
+        return await self.store.transaction(lambda tx: tx.webhooks.all().get(webhook_id))
 
-    def get_webhook(self, webhook_id: str) -> Webhook:
-        webhook = self._webhooks.get(webhook_id)
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        webhook = await self.find_webhook(webhook_id)
         if webhook is None:
             raise NotFoundError("webhook", webhook_id)
         return webhook
 
     async def create_webhook(self, attributes: Mapping[str, Any]) -> Webhook:
-        webhook = await self.store.db.run(self.store.webhooks.create, attributes, self.clock())
-        self._webhooks[webhook.id] = webhook
-        return webhook
+        now = self.clock()
+        return await self.store.transaction(lambda tx: tx.webhooks.create(attributes, now))
 
     async def update_webhook(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
-        self.get_webhook(webhook_id)
-        webhook = await self.store.db.run(self.store.webhooks.update, webhook_id, attributes)
-        self._webhooks[webhook.id] = webhook
-        return webhook
+        return await self.store.transaction(lambda tx: tx.webhooks.update(webhook_id, attributes))
 
     async def delete_webhook(self, webhook_id: str) -> Webhook:
-        self.get_webhook(webhook_id)
-
-        def abandon(conn: Any) -> None:
-            self.store.calls.abandon_webhook(conn, webhook_id)
-
-        webhook = await self.store.db.run(self.store.webhooks.delete, webhook_id, abandon)
-        del self._webhooks[webhook.id]
-        return webhook
+        return await self.store.transaction(lambda tx: tx.webhooks.delete(webhook_id))
 
     # -- the activity log --------------------------------------------------
 
     async def list_calls(self, query: CallQuery) -> tuple[list[WebhookCall], int]:
-        return await self.store.db.run(self.store.calls.search, query)
+        return await self.store.transaction(lambda tx: tx.calls.search(query))
 
     async def get_call(self, call_id: str) -> WebhookCall:
-        return await self.store.db.run(self.store.calls.get, call_id)
+        return await self.store.transaction(lambda tx: tx.calls.get(call_id))
 
     async def resend(self, call_id: str) -> WebhookCall:
         """SPEC §8: send the call's event again now with the webhook's current settings."""
-        call = await self.get_call(call_id)
-        if call.webhook_id not in self._webhooks:
-            raise ValidationError(
-                "webhook", f"webhook {call.webhook_id} was deleted; its calls cannot be resent"
-            )
-        call = await self.store.db.run(self.store.calls.request_resend, call_id)
+
+        def request(tx: Transaction) -> WebhookCall:
+            call = tx.calls.get(call_id)
+            if call.webhook_id not in tx.webhooks.all():
+                raise ValidationError(
+                    "webhook", f"webhook {call.webhook_id} was deleted; its calls cannot be resent"
+                )
+            return tx.calls.request_resend(call_id)
+
+        call = await self.store.transaction(request)
         self.delivery.wake()
         return call

@@ -19,13 +19,16 @@ __all__ = ["Settings"]
 class Settings:
     """Everything the dispatcher can be told. Build one and pass it to `create_app`.
 
-    `retry_delays` are the SPEC §8 gaps in seconds; `retry_scale` shrinks them
-    for tests (0.001 turns 2 minutes into 120 ms). `site_id` None keeps the
-    one stored in the database (or generates one on first start).
+    `db` is a SQLite file path (one dispatcher process) or a `postgresql://`
+    URL (any number of processes). `retry_delays` are the SPEC §8 gaps in
+    seconds; `retry_scale` shrinks them for tests (0.001 turns 2 minutes into
+    120 ms). `site_id` None keeps the one stored in the database (or generates
+    one on first start). `claim_lease` is how long a claimed call stays with
+    its process: after it, another process may send it (SPEC §8).
     """
 
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    db_path: str = "webhooks.db"
+    db: str = "webhooks.db"
     site_id: str | None = None
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     retry_scale: float = 1.0
@@ -37,6 +40,7 @@ class Settings:
     max_in_flight_per_webhook: int = 64
     user_agent: str = field(default_factory=lambda: f"datocms-webhooks/{_version()}")
     cache_tag_window: float = 1.0
+    claim_lease: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.api_token:
@@ -53,6 +57,11 @@ class Settings:
             raise ConfigurationError(
                 f"cache_tag_window must be in (0, 1] seconds, got {self.cache_tag_window!r}"
             )
+        if not self.claim_lease > self.deadline:
+            raise ConfigurationError(
+                f"claim_lease must be a number of seconds over the {self.deadline:g} s"
+                f" deadline, got {self.claim_lease!r}"
+            )
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
 
@@ -64,9 +73,11 @@ class Settings:
         if env.get("WEBHOOKS_API_TOKEN"):
             values["api_token"] = env["WEBHOOKS_API_TOKEN"]
         if env.get("WEBHOOKS_DB"):
-            values["db_path"] = env["WEBHOOKS_DB"]
+            values["db"] = env["WEBHOOKS_DB"]
         if env.get("WEBHOOKS_SITE_ID"):
             values["site_id"] = env["WEBHOOKS_SITE_ID"]
+        if env.get("WEBHOOKS_CLAIM_LEASE"):
+            values["claim_lease"] = _float("WEBHOOKS_CLAIM_LEASE", env["WEBHOOKS_CLAIM_LEASE"])
         if env.get("WEBHOOKS_RETRY_SCALE"):
             values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
         values.update({k: v for k, v in overrides.items() if v is not None})

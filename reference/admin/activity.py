@@ -123,6 +123,7 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
     async def index(request: Request) -> Response:
         filters, problems = CallFilters.from_query(request.query_params)
         calls, total = await dispatcher.list_calls(filters.query())
+        webhooks = await dispatcher.list_webhooks()
         pages_count = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         context = {
             "title": "Webhooks activity log",
@@ -131,8 +132,8 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
             "filters": filters,
             "problems": problems,
             "pages_count": pages_count,
-            "webhooks": dispatcher.list_webhooks(),
-            "names": _names(dispatcher),
+            "webhooks": webhooks,
+            "names": {w.id: w.name for w in webhooks},
             "statuses": [s.value for s in CallStatus],
             "event_types": EVENT_TYPES,
         }
@@ -145,8 +146,8 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
         context = {
             "title": f"Call {call.id}",
             "call": call,
-            "webhook": dispatcher.find_webhook(call.webhook_id),
-            "names": _names(dispatcher),
+            "webhook": await dispatcher.find_webhook(call.webhook_id),
+            "names": await _names(dispatcher),
             "request_headers": masked_headers(call.request_headers),
             "response_headers": masked_headers(call.response_headers),
             "waiting": waiting,
@@ -187,5 +188,5 @@ async def _outcome(dispatcher: Dispatcher, call_id: str, attempts: int) -> Webho
         return None
 
 
-def _names(dispatcher: Dispatcher) -> dict[str, str]:
-    return {w.id: w.name for w in dispatcher.list_webhooks()}
+async def _names(dispatcher: Dispatcher) -> dict[str, str]:
+    return {w.id: w.name for w in await dispatcher.list_webhooks()}

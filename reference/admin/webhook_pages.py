@@ -30,7 +30,7 @@ SAMPLE_EVENTS = [
 def webhook_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
     async def index(request: Request) -> Response:
         rows = []
-        for webhook in dispatcher.list_webhooks():
+        for webhook in await dispatcher.list_webhooks():
             calls, _ = await dispatcher.list_calls(
                 CallQuery(limit=1, equals=(("webhook_id", webhook.id),))
             )
@@ -44,11 +44,11 @@ def webhook_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
         return _form_page(request, WebhookForm(), None)
 
     async def edit(request: Request) -> Response:
-        webhook = _webhook(request)
+        webhook = await _webhook(request)
         return _form_page(request, WebhookForm.from_webhook(webhook), webhook)
 
     async def save(request: Request) -> Response:
-        existing = _webhook(request) if "webhook_id" in request.path_params else None
+        existing = await _webhook(request) if "webhook_id" in request.path_params else None
         posted = await read_form(request)
         form = WebhookForm.from_form(posted, existing)
         action = posted.get("action")
@@ -74,7 +74,7 @@ def webhook_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
         return RedirectResponse(request.url_for("webhooks"), status_code=303)
 
     async def confirm_delete(request: Request) -> Response:
-        webhook = _webhook(request)
+        webhook = await _webhook(request)
         _, calls = await dispatcher.list_calls(
             CallQuery(limit=1, equals=(("webhook_id", webhook.id),))
         )
@@ -82,14 +82,14 @@ def webhook_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
         return pages.render(request, "webhook_delete.html", context)
 
     async def delete(request: Request) -> Response:
-        webhook = _webhook(request)
+        webhook = await _webhook(request)
         await read_form(request)
         await dispatcher.delete_webhook(webhook.id)
         flash(request, f"Webhook “{webhook.name}” deleted. Its calls stay in the activity log.")
         return RedirectResponse(request.url_for("webhooks"), status_code=303)
 
-    def _webhook(request: Request) -> Webhook:
-        return dispatcher.get_webhook(request.path_params["webhook_id"])
+    async def _webhook(request: Request) -> Webhook:
+        return await dispatcher.get_webhook(request.path_params["webhook_id"])
 
     def _form_page(
         request: Request,

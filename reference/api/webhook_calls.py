@@ -15,8 +15,7 @@ from reference.api.errors import ApiError
 from reference.api.resources import call_resource, webhook_resource
 from reference.calls import CallStatus, WebhookCall
 from reference.dispatcher import Dispatcher
-from reference.store import CallQuery
-from reference.store.calls import EQ_FIELDS, ORDER_FIELDS, RANGE_FIELDS
+from reference.store import EQ_FIELDS, ORDER_FIELDS, RANGE_FIELDS, CallQuery
 from reference.timefmt import parse_time
 
 __all__ = ["call_routes", "parse_query"]
@@ -26,9 +25,10 @@ _FIELD_FILTER = re.compile(r"^filter\[fields\]\[([a-z_]+)\]\[([a-z]+)\]$")
 
 
 def call_routes(dispatcher: Dispatcher) -> list[Route]:
-    def included(calls: list[WebhookCall]) -> list[dict[str, Any]]:
+    async def included(calls: list[WebhookCall]) -> list[dict[str, Any]]:
         """The calls' webhooks that still exist."""
-        found = (dispatcher.find_webhook(i) for i in dict.fromkeys(c.webhook_id for c in calls))
+        webhooks = {w.id: w for w in await dispatcher.list_webhooks()}
+        found = (webhooks.get(i) for i in dict.fromkeys(c.webhook_id for c in calls))
         return [webhook_resource(w) for w in found if w is not None]
 
     async def index(request: Request) -> Response:
@@ -37,13 +37,13 @@ def call_routes(dispatcher: Dispatcher) -> list[Route]:
             {
                 "data": [call_resource(c) for c in calls],
                 "meta": {"total_count": total},
-                "included": included(calls),
+                "included": await included(calls),
             }
         )
 
     async def show(request: Request) -> Response:
         call = await dispatcher.get_call(request.path_params["call_id"])
-        return JSONResponse({"data": call_resource(call), "included": included([call])})
+        return JSONResponse({"data": call_resource(call), "included": await included([call])})
 
     async def resend(request: Request) -> Response:
         await dispatcher.resend(request.path_params["call_id"])

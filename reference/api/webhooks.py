@@ -17,7 +17,9 @@ def webhook_routes(dispatcher: Dispatcher) -> list[Route]:
     limit = dispatcher.settings.max_request_body_bytes
 
     async def index(request: Request) -> Response:
-        return JSONResponse({"data": [webhook_resource(w) for w in dispatcher.list_webhooks()]})
+        return JSONResponse(
+            {"data": [webhook_resource(w) for w in await dispatcher.list_webhooks()]}
+        )
 
     async def create(request: Request) -> Response:
         attributes = await read_resource(request, "webhook", limit)
@@ -25,12 +27,12 @@ def webhook_routes(dispatcher: Dispatcher) -> list[Route]:
         return JSONResponse({"data": webhook_resource(webhook)}, status_code=201)
 
     async def show(request: Request) -> Response:
-        webhook = dispatcher.get_webhook(request.path_params["webhook_id"])
+        webhook = await dispatcher.get_webhook(request.path_params["webhook_id"])
         return JSONResponse({"data": webhook_resource(webhook)})
 
     async def update(request: Request) -> Response:
         webhook_id = request.path_params["webhook_id"]
-        dispatcher.get_webhook(webhook_id)  # 404 before reading the body
+        await dispatcher.get_webhook(webhook_id)  # 404 before reading the body
         attributes = await read_resource(request, "webhook", limit, webhook_id)
         webhook = await dispatcher.update_webhook(webhook_id, attributes)
         return JSONResponse({"data": webhook_resource(webhook)})

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from reference.content.cache_tags import CacheTagFlusher
-from reference.content.rows import ContentRows
 from reference.content.scope import Scope
 from reference.exceptions import NotFoundError
+from reference.store import Transaction
 
 if TYPE_CHECKING:
     from reference.dispatcher import Dispatcher
@@ -34,12 +34,13 @@ class Content:
     ) -> None:
         self.dispatcher = dispatcher
         self.clock = clock
-        self.rows = ContentRows(dispatcher.store.db)
-        self.rows.ensure_primary(clock())
-        self.cache_tags = CacheTagFlusher(
-            dispatcher, self.rows, window=cache_tag_window, clock=clock
-        )
+        self.cache_tags = CacheTagFlusher(dispatcher, window=cache_tag_window, clock=clock)
         self._flusher: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """SPEC §4: the primary environment is `main` at first."""
+        now = self.clock()
+        await self.dispatcher.store.transaction(lambda tx: tx.content.ensure_primary(now))
 
     async def start(self) -> None:
         if self._flusher is None:
@@ -52,27 +53,32 @@ class Content:
             await asyncio.gather(flusher, return_exceptions=True)
 
     async def change(self, environment: str | None, action: Callable[..., T], *args: Any) -> T:
-        """Run `action(scope, *args)` in one transaction in the database thread.
+        """Run `action(scope, *args)` in one transaction in the store's thread.
 
         `environment` None is the primary environment; an unknown one is 404.
         """
-        return await self.dispatcher.store.db.run(self._in_transaction, environment, action, args)
+        return await self.dispatcher.store.transaction(
+            self._in_transaction, environment, action, args
+        )
 
     def _in_transaction(
-        self, environment: str | None, action: Callable[..., T], args: tuple[Any, ...]
+        self,
+        tx: Transaction,
+        environment: str | None,
+        action: Callable[..., T],
+        args: tuple[Any, ...],
     ) -> T:
-        db = self.dispatcher.store.db
-        with db.transaction():
-            scope = self.scope(environment)
-            result = action(scope, *args)
-            if scope.tagged:
-                db.on_commit(self.cache_tags.wake)
-            return result
+        scope = self.scope(tx, environment)
+        result = action(scope, *args)
+        if scope.tagged:
+            tx.on_commit(self.cache_tags.wake)
+        return result
 
-    def scope(self, environment: str | None) -> Scope:
-        """A scope on `environment` (database thread only)."""
-        name = self.rows.primary() if environment is None else environment
-        primary = self.rows.environment(name)
+    def scope(self, tx: Transaction, environment: str | None) -> Scope:
+        """A scope on `environment` in the transaction `tx`."""
+        rows = tx.content
+        name = rows.primary() if environment is None else environment
+        primary = rows.environment(name)
         if primary is None:
             raise NotFoundError("environment", name)
-        return Scope(self.rows, self.dispatcher, self.clock(), name, primary)
+        return Scope(tx, self.dispatcher, self.clock(), name, primary)

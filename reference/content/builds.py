@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reference.content.rows import SITE
-from reference.content.scope import Scope, closed_attributes
+from reference.content.scope import SITE, Scope, closed_attributes
 from reference.events import Resource
 from reference.exceptions import ValidationError
 

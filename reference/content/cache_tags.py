@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from reference.content.rows import ContentRows
 from reference.events import Event
+from reference.store import Transaction
 from reference.timefmt import from_epoch, to_epoch
 
 if TYPE_CHECKING:
@@ -25,18 +25,18 @@ __all__ = ["CacheTagFlusher"]
 
 logger = logging.getLogger("reference.content.cache_tags")
 
+IDLE_RECHECK = 5.0  # seconds: look for tags now and then even when not woken
+
 
 class CacheTagFlusher:
     def __init__(
         self,
         dispatcher: Dispatcher,
-        rows: ContentRows,
         *,
         window: float,
         clock: Callable[[], datetime],
     ) -> None:
         self._dispatcher = dispatcher
-        self._rows = rows
         self._window = window
         self._clock = clock
         self._wakeup = asyncio.Event()
@@ -49,13 +49,16 @@ class CacheTagFlusher:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        db = self._dispatcher.store.db
+        store = self._dispatcher.store
         try:
             while True:
                 self._wakeup.clear()
-                oldest = await db.run(self._rows.oldest_tag_at)
+                oldest = await store.transaction(lambda tx: tx.content.oldest_tag_at())
                 if oldest is None:
-                    await self._wakeup.wait()
+                    # Another process may store tags and stop before sending them.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(IDLE_RECHECK):
+                            await self._wakeup.wait()
                     continue
                 wait = oldest + self._window - to_epoch(self._clock())
                 if wait > 0:
@@ -63,7 +66,7 @@ class CacheTagFlusher:
                         async with asyncio.timeout(wait):
                             await asyncio.Event().wait()
                 try:
-                    await db.run(self._flush, oldest + self._window)
+                    await store.transaction(self._flush, oldest + self._window)
                 except Exception:
                     # The tags stay in the store; the next round sends them.
                     logger.exception("could not send cache tag invalidations; retrying in 1 s")
@@ -71,23 +74,23 @@ class CacheTagFlusher:
         finally:
             self._loop = None
 
-    def _flush(self, until: float) -> None:
-        with self._dispatcher.store.db.transaction():
-            for environment, tags in self._rows.take_tags(until).items():
-                primary = self._rows.environment(environment)
-                self._dispatcher.record_event(
-                    Event(
-                        entity_type="cda_cache_tags",
-                        event_type="invalidate",
-                        entity={
-                            "id": "cda_cache_tags",
-                            "type": "cda_cache_tags",
-                            "attributes": {"tags": tags},
-                            "relationships": {},
-                            "meta": {},
-                        },
-                        environment=environment,
-                        is_environment_primary=bool(primary),
-                        happened_at=from_epoch(min(until, to_epoch(self._clock()))),
-                    )
-                )
+    def _flush(self, tx: Transaction, until: float) -> None:
+        for environment, tags in tx.content.take_tags(until).items():
+            primary = tx.content.environment(environment)
+            self._dispatcher.record_event(
+                tx,
+                Event(
+                    entity_type="cda_cache_tags",
+                    event_type="invalidate",
+                    entity={
+                        "id": "cda_cache_tags",
+                        "type": "cda_cache_tags",
+                        "attributes": {"tags": tags},
+                        "relationships": {},
+                        "meta": {},
+                    },
+                    environment=environment,
+                    is_environment_primary=bool(primary),
+                    happened_at=from_epoch(min(until, to_epoch(self._clock()))),
+                ),
+            )

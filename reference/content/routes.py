@@ -18,8 +18,7 @@ from reference.api.documents import read_body, read_data, read_resource
 from reference.api.errors import ApiError
 from reference.content import Content, builds, environments, records, schema, site, uploads
 from reference.content.fields import present
-from reference.content.rows import SITE
-from reference.content.scope import Scope
+from reference.content.scope import SITE, Scope
 from reference.events import Resource
 from reference.exceptions import NotFoundError
 

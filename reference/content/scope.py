@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from reference.content.rows import ContentRows
 from reference.events import Event, Resource
 from reference.exceptions import NotFoundError, ValidationError
+from reference.store import ContentRows, Transaction
 from reference.timefmt import format_time
 
 if TYPE_CHECKING:
     from reference.dispatcher import Dispatcher
 
-__all__ = ["ACCOUNT", "Scope", "closed_attributes", "link"]
+__all__ = ["ACCOUNT", "SITE", "Scope", "closed_attributes", "link"]
+
+SITE = ""  # the "environment" of entities that live outside environments
 
 # The account behind the API token: every record's creator.
 ACCOUNT: Resource = {
@@ -35,13 +37,17 @@ def link(kind: str, entity_id: str) -> dict[str, Any]:
 
 @dataclass
 class Scope:
-    rows: ContentRows
+    tx: Transaction
     dispatcher: Dispatcher
     now: datetime
     environment: str
     is_primary: bool
     raised: list[Event] = field(default_factory=list)
     tagged: bool = False
+
+    @property
+    def rows(self) -> ContentRows:
+        return self.tx.content
 
     @property
     def timestamp(self) -> str:
@@ -79,7 +85,7 @@ class Scope:
             happened_at=self.now,
             variants=dict(variants or {}),
         )
-        self.dispatcher.record_event(event)
+        self.dispatcher.record_event(self.tx, event)
         self.raised.append(event)
 
     def invalidate(self, tags: Sequence[str], environment: str | None = None) -> None:

@@ -1,38 +1,74 @@
-"""The SQLite store: webhooks, events, webhook calls and their attempts."""
+"""The store: webhooks, events, webhook calls and their attempts, content and site
+settings, behind one typed boundary (`Store`, `Transaction`).
+
+Two backends: SQLite, embedded, for one dispatcher process (a file path), and
+PostgreSQL for any number of processes on one database (a `postgresql://` URL).
+"""
 
 from __future__ import annotations
 
-import secrets
+import re
 
-from reference.store.calls import CallQuery, CallRows, Completion
-from reference.store.database import Database
-from reference.store.webhooks import WebhookRows
+from reference.store.protocol import (
+    EQ_FIELDS,
+    ORDER_FIELDS,
+    RANGE_FIELDS,
+    CallQuery,
+    CallRows,
+    Completion,
+    ContentRows,
+    Store,
+    Transaction,
+    WebhookRows,
+)
 
-__all__ = ["CallQuery", "Completion", "Database", "Store"]
+__all__ = [
+    "EQ_FIELDS",
+    "ORDER_FIELDS",
+    "RANGE_FIELDS",
+    "CallQuery",
+    "CallRows",
+    "Completion",
+    "ContentRows",
+    "Store",
+    "Transaction",
+    "WebhookRows",
+    "check_store",
+    "create_store",
+    "is_shared_url",
+    "redacted",
+]
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-class Store:
-    """The database and the rows kept in it."""
+def is_shared_url(db: str) -> bool:
+    """Whether `db` names a PostgreSQL database rather than a SQLite file."""
+    return db.startswith(_POSTGRES_SCHEMES)
 
-    def __init__(self, path: str, *, site_id: str | None = None) -> None:
-        self.db = Database(path)
-        self.webhooks = WebhookRows(self.db)
-        self.calls = CallRows(self.db)
-        self.site_id = self._site_id(site_id)
 
-    def _site_id(self, wanted: str | None) -> str:
-        """SPEC §5: one site id per dispatcher, generated on first start and kept."""
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()
-            if wanted is None and row is not None:
-                return str(row[0])
-            site_id = wanted or str(secrets.randbelow(900_000) + 100_000)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('site_id', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (site_id,),
-            )
-            return site_id
+def create_store(db: str, *, site_id: str | None = None) -> Store:
+    """The store for `db`: a SQLite file path or a `postgresql://` URL. Not opened yet."""
+    from reference.store.sql import SQLStore
 
-    def close(self) -> None:
-        self.db.close()
+    if is_shared_url(db):
+        from reference.store.postgres import PostgresBackend
+
+        return SQLStore(PostgresBackend(db), site_id=site_id)
+    from reference.store.sqlite import SQLiteBackend
+
+    return SQLStore(SQLiteBackend(db), site_id=site_id)
+
+
+async def check_store(db: str) -> None:
+    """Open `db`, migrate it and close it: raises StoreError when it cannot be used."""
+    store = create_store(db)
+    try:
+        await store.open()
+    finally:
+        await store.close()
+
+
+def redacted(db: str) -> str:
+    """`db` without the password a URL may hold, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", db)

@@ -3,57 +3,28 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reference.calls import Attempt, AttemptTrigger, CallStatus, DueCall, Transition, WebhookCall
+from reference.calls import Attempt, AttemptTrigger, CallStatus, DueCall, WebhookCall
 from reference.events import Event
 from reference.exceptions import NotFoundError
 from reference.payloads import dumps
-from reference.sender import Outcome
 from reference.store.database import Database
+from reference.store.protocol import CallQuery, Completion
 from reference.timefmt import from_epoch, to_epoch
+from reference.webhooks import Webhook
 
-__all__ = ["CallQuery", "CallRows", "Completion"]
+__all__ = ["CallRows"]
 
-# SPEC §7: the fields the list endpoint filters and orders by.
-EQ_FIELDS = ("webhook_id", "entity_type", "event_type", "status")
-RANGE_FIELDS = ("created_at", "last_sent_at", "next_retry_at")
-ORDER_FIELDS = ("webhook_id", "created_at", "last_sent_at", "next_retry_at")
 
 _CALL_COLUMNS = (
     "id, webhook_id, entity_type, event_type, created_at, status, attempted_auto_retries_count,"
     " last_sent_at, next_retry_at, request_url, request_headers, request_payload,"
     " response_status, response_headers, response_payload, error"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CallQuery:
-    """`GET /webhook_calls` parameters, already checked."""
-
-    offset: int = 0
-    limit: int = 30
-    ids: tuple[str, ...] | None = None
-    equals: tuple[tuple[str, str], ...] = ()
-    ranges: tuple[tuple[str, str, datetime], ...] = ()  # (field, "gt" | "lt", moment)
-    order_field: str = "created_at"
-    descending: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """One finished attempt, ready to be written."""
-
-    call: DueCall
-    outcome: Outcome
-    transition: Transition
-    request_url: str
-    request_headers: dict[str, str]
-    request_payload: str
 
 
 @dataclass(slots=True)
@@ -63,10 +34,15 @@ class _Batch:
 
 
 class CallRows:
-    """Reads and writes of the call tables. Call these in the database thread."""
+    """Reads and writes of the call tables. Call these in the database thread.
 
-    def __init__(self, db: Database) -> None:
+    `owner` names this process on the calls it claims: a process completes,
+    releases and extends only its own claims (SPEC §8, several processes).
+    """
+
+    def __init__(self, db: Database, owner: str) -> None:
         self._db = db
+        self._owner = owner
 
     # -- recording -------------------------------------------------------
 
@@ -74,11 +50,12 @@ class CallRows:
         """Store the event and one pending call per webhook, due now (SPEC §7)."""
         if not webhook_ids:
             return []
-        with self._db.transaction() as conn:
-            cursor = conn.execute(
+        db = self._db
+        with db.transaction():
+            (event_id,) = db.one(
                 "INSERT INTO events (entity_type, event_type, environment,"
                 " is_environment_primary, happened_at, entity, previous_entity,"
-                " related_entities, variants) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " related_entities, variants) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     event.entity_type,
                     event.event_type,
@@ -91,12 +68,12 @@ class CallRows:
                     dumps(dict(event.variants)) if event.variants else None,
                 ),
             )
-            event_id = cursor.lastrowid
             ids = []
             for webhook_id in webhook_ids:
-                cursor = conn.execute(
+                (call_id,) = db.one(
                     "INSERT INTO webhook_calls (webhook_id, event_id, entity_type, event_type,"
-                    " created_at, status, due_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                    " created_at, status, due_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)"
+                    " RETURNING id",
                     (
                         int(webhook_id),
                         event_id,
@@ -106,24 +83,28 @@ class CallRows:
                         to_epoch(now),
                     ),
                 )
-                ids.append(str(cursor.lastrowid))
+                ids.append(str(call_id))
+            db.backend.notify(db.conn)
             return ids
 
     # -- the delivery queue ------------------------------------------------
 
-    def release_claims(self) -> int:
-        """On start: calls claimed by a dispatcher that stopped are due again."""
-        with self._db.transaction() as conn:
-            return conn.execute("UPDATE webhook_calls SET claimed = 0 WHERE claimed = 1").rowcount
+    def release_all(self) -> int:
+        """On start, when no other process can use the database: every claim is stale."""
+        with self._db.transaction():
+            return self._db.execute(
+                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
+                " WHERE claimed = 1"
+            ).rowcount
 
     def next_due_at(self) -> datetime | None:
-        (due,) = self._db.conn.execute(
+        (due,) = self._db.one(
             "SELECT MIN(due_at) FROM webhook_calls WHERE due_at IS NOT NULL AND claimed = 0"
-        ).fetchone()
-        (resend,) = self._db.conn.execute(
+        )
+        resend = self._db.one(
             "SELECT 1 FROM webhook_calls WHERE resend_requested = 1 AND claimed = 0 LIMIT 1"
-        ).fetchone() or (None,)
-        if resend:
+        )
+        if resend is not None:
             return from_epoch(0)
         return None if due is None else from_epoch(due)
 
@@ -131,18 +112,23 @@ class CallRows:
         self,
         now: datetime,
         limit: int,
+        lease: float,
+        webhooks: Mapping[str, Webhook],
         skip_webhooks: Iterable[str] = (),
-        webhooks: Sequence[str] = (),
+        turn: int = 0,
     ) -> list[DueCall]:
         """Claim up to `limit` calls to send now: requested resends first, then due ones.
 
         Calls of `skip_webhooks` (at their in-flight limit) are left. When some
-        are, the due calls are looked up webhook by webhook among `webhooks`
-        through the (webhook_id, due_at) index, so that a large backlog of a
-        hung webhook is not scanned again on every claim (SPEC §8, isolation).
+        are, the due calls are looked up webhook by webhook, starting at the
+        `turn`-th, through the (webhook_id, due_at) index, so that a large
+        backlog of a hung webhook is not scanned again on every claim (SPEC §8,
+        isolation). Each claimed call carries its webhook from `webhooks`.
         """
+        db = self._db
         skip = sorted({int(w) for w in skip_webhooks})
         not_in = f" AND c.webhook_id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        lock = db.backend.skip_locked
         select = (
             "SELECT c.id, c.webhook_id, c.status, c.resend_requested,"
             " c.attempted_auto_retries_count, c.next_retry_at, c.due_at,"
@@ -150,83 +136,111 @@ class CallRows:
             " e.happened_at, e.entity, e.previous_entity, e.related_entities, e.variants,"
             " c.event_id FROM webhook_calls c JOIN events e ON e.id = c.event_id"
         )
-        with self._db.transaction() as conn:
-            rows = conn.execute(
+        with db.transaction():
+            rows = db.rows(
                 f"{select} WHERE c.resend_requested = 1 AND c.claimed = 0{not_in}"
-                " ORDER BY c.id LIMIT ?",
+                f" ORDER BY c.id LIMIT ?{lock}",
                 (*skip, limit),
-            ).fetchall()
-            if len(rows) < limit and skip and webhooks:
-                for webhook_id in webhooks:
+            )
+            if len(rows) < limit and skip:
+                ids = list(webhooks)
+                turn %= max(1, len(ids))
+                for webhook_id in ids[turn:] + ids[:turn]:
                     if int(webhook_id) in skip or len(rows) >= limit:
                         continue
-                    rows += conn.execute(
+                    rows += db.rows(
                         f"{select} WHERE c.webhook_id = ? AND c.due_at <= ?"
                         " AND c.due_at IS NOT NULL AND c.claimed = 0 AND c.resend_requested = 0"
-                        " ORDER BY c.due_at LIMIT ?",
+                        f" ORDER BY c.due_at LIMIT ?{lock}",
                         (int(webhook_id), to_epoch(now), limit - len(rows)),
-                    ).fetchall()
+                    )
             elif len(rows) < limit:
-                rows += conn.execute(
+                rows += db.rows(
                     f"{select} WHERE c.due_at <= ? AND c.due_at IS NOT NULL AND c.claimed = 0"
-                    f" AND c.resend_requested = 0{not_in} ORDER BY c.due_at LIMIT ?",
+                    f" AND c.resend_requested = 0{not_in} ORDER BY c.due_at LIMIT ?{lock}",
                     (to_epoch(now), *skip, limit - len(rows)),
-                ).fetchall()
-            conn.executemany(
-                "UPDATE webhook_calls SET claimed = 1 WHERE id = ?", [(row[0],) for row in rows]
-            )
+                )
+            if rows:
+                db.execute(
+                    "UPDATE webhook_calls SET claimed = 1, claimed_by = ?, lease_until = ?"
+                    f" WHERE id IN ({','.join('?' * len(rows))})",
+                    (self._owner, to_epoch(now) + lease, *(row[0] for row in rows)),
+                )
         # One event matched by many webhooks is read once per claim, not once per call.
         events: dict[int, Event] = {}
-        return [_due_call(row, events) for row in rows]
+        return [_due_call(row, events, webhooks) for row in rows]
 
     def complete(self, completions: Sequence[Completion]) -> None:
         """Write finished attempts and release their calls, in one transaction."""
         batch = _Batch()
         for done in completions:
-            _add_completion(batch, done)
-        with self._db.transaction() as conn:
-            conn.executemany(
+            _add_completion(batch, done, self._owner)
+        with self._db.transaction():
+            self._db.executemany(
                 "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
                 " trigger, response_status, error) VALUES (?, (SELECT COUNT(*) + 1 FROM"
                 " webhook_call_attempts WHERE call_id = ?), ?, ?, ?, ?, ?)",
                 batch.attempts,
             )
-            conn.executemany(
+            self._db.executemany(
                 "UPDATE webhook_calls SET status = ?, attempted_auto_retries_count = ?,"
                 " last_sent_at = ?, next_retry_at = ?, due_at = ?, claimed = 0,"
-                " resend_requested = CASE WHEN ? THEN 0 ELSE resend_requested END,"
+                " claimed_by = NULL, lease_until = NULL,"
+                " resend_requested = CASE WHEN ? = 1 THEN 0 ELSE resend_requested END,"
                 " request_url = ?, request_headers = ?, request_payload = ?,"
                 " response_status = ?, response_headers = ?, response_payload = ?, error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND claimed_by = ?",
                 batch.updates,
             )
 
     def abandon(self, call_ids: Sequence[str]) -> None:
         """Calls whose webhook is gone: nothing more will be sent."""
-        with self._db.transaction() as conn:
-            conn.executemany(
+        with self._db.transaction():
+            self._db.executemany(
                 "UPDATE webhook_calls SET status = CASE WHEN status = 'success' THEN status"
                 " ELSE 'failed' END, next_retry_at = NULL, due_at = NULL, claimed = 0,"
-                " resend_requested = 0 WHERE id = ?",
-                [(int(i),) for i in call_ids],
+                " claimed_by = NULL, lease_until = NULL, resend_requested = 0"
+                " WHERE id = ? AND claimed_by = ?",
+                [(int(i), self._owner) for i in call_ids],
             )
 
-    def abandon_webhook(self, conn: sqlite3.Connection, webhook_id: str) -> None:
-        """A deleted webhook's unfinished calls fail; the log keeps them."""
-        conn.execute(
-            "UPDATE webhook_calls SET status = 'failed', next_retry_at = NULL, due_at = NULL,"
-            " resend_requested = 0 WHERE webhook_id = ? AND status IN ('pending', 'rescheduled')"
-            " AND claimed = 0",
-            (int(webhook_id),),
-        )
+    def release(self, call_ids: Sequence[str]) -> None:
+        """Claimed calls that were not sent are due again at once (for any process)."""
+        db = self._db
+        with db.transaction():
+            db.executemany(
+                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
+                " WHERE id = ? AND claimed_by = ?",
+                [(int(i), self._owner) for i in call_ids],
+            )
+            db.backend.notify(db.conn)
+
+    def keep_leases(self, now: datetime, lease: float) -> int:
+        """Extend this process's leases; free the calls of processes whose lease ran out."""
+        db = self._db
+        with db.transaction():
+            db.execute(
+                "UPDATE webhook_calls SET lease_until = ? WHERE claimed = 1 AND claimed_by = ?",
+                (to_epoch(now) + lease, self._owner),
+            )
+            freed = db.execute(
+                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
+                " WHERE claimed = 1 AND lease_until < ?",
+                (to_epoch(now),),
+            ).rowcount
+            if freed:
+                db.backend.notify(db.conn)
+            return freed
 
     def request_resend(self, call_id: str) -> WebhookCall:
         """SPEC §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
-        with self._db.transaction() as conn:
+        db = self._db
+        with db.transaction():
             call = self.get(call_id)
-            conn.execute(
+            db.execute(
                 "UPDATE webhook_calls SET resend_requested = 1 WHERE id = ?", (int(call.id),)
             )
+            db.backend.notify(db.conn)
             return call
 
     # -- the activity log ----------------------------------------------------
@@ -234,26 +248,24 @@ class CallRows:
     def get(self, call_id: str) -> WebhookCall:
         if not call_id.isdecimal() or len(call_id) > 18:
             raise NotFoundError("webhook_call", call_id)
-        row = self._db.conn.execute(
+        row = self._db.one(
             f"SELECT {_CALL_COLUMNS} FROM webhook_calls WHERE id = ?", (int(call_id),)
-        ).fetchone()
+        )
         if row is None:
             raise NotFoundError("webhook_call", call_id)
         return self._with_attempts([row])[0]
 
     def search(self, query: CallQuery) -> tuple[list[WebhookCall], int]:
         where, params = _where(query)
-        (total,) = self._db.conn.execute(
-            f"SELECT COUNT(*) FROM webhook_calls{where}", params
-        ).fetchone()
+        (total,) = self._db.one(f"SELECT COUNT(*) FROM webhook_calls{where}", params)
         direction = "DESC" if query.descending else "ASC"
         nulls = "NULLS LAST" if query.descending else "NULLS FIRST"
-        rows = self._db.conn.execute(
+        rows = self._db.rows(
             f"SELECT {_CALL_COLUMNS} FROM webhook_calls{where}"
             f" ORDER BY {query.order_field} {direction} {nulls}, id {direction}"
             " LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
-        ).fetchall()
+        )
         return self._with_attempts(rows), total
 
     def _with_attempts(self, rows: Sequence[tuple[Any, ...]]) -> list[WebhookCall]:
@@ -261,7 +273,7 @@ class CallRows:
             return []
         ids = [row[0] for row in rows]
         attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
-        for call_id, sent_at, duration_ms, trigger, status, error in self._db.conn.execute(
+        for call_id, sent_at, duration_ms, trigger, status, error in self._db.rows(
             "SELECT call_id, sent_at, duration_ms, trigger, response_status, error"
             f" FROM webhook_call_attempts WHERE call_id IN ({','.join('?' * len(ids))})"
             " ORDER BY call_id, number",
@@ -278,16 +290,22 @@ def _where(query: CallQuery) -> tuple[str, tuple[Any, ...]]:
     params: list[Any] = []
     if query.ids is not None:
         ids = [int(i) for i in query.ids if i.isdecimal() and len(i) <= 18]
-        clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+        clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "1 = 0")
         params += ids
     for name, value in query.equals:
-        clauses.append(f"{name} = ?")
-        params.append(int(value) if name == "webhook_id" and value.isdecimal() else value)
+        if name != "webhook_id":
+            clauses.append(f"{name} = ?")
+            params.append(value)
+        elif value.isdecimal() and len(value) <= 18:
+            clauses.append("webhook_id = ?")
+            params.append(int(value))
+        else:  # no webhook has such an id
+            clauses.append("1 = 0")
     for name, op, moment in query.ranges:
         # Compare at the precision the API shows (milliseconds, cut, as
         # format_time writes them), so that a call's own time as a bound
         # leaves it out: first to microseconds as datetime does, then cut.
-        shown = f"(CAST(ROUND({name} * 1000000) AS INTEGER) / 1000)"
+        shown = f"(CAST(ROUND({name} * 1000000) AS BIGINT) / 1000)"
         clauses.append(f"{shown} {'>' if op == 'gt' else '<'} ?")
         params.append(_milliseconds(moment))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
@@ -299,7 +317,7 @@ def _milliseconds(moment: datetime) -> int:
     return micros // 1000
 
 
-def _add_completion(batch: _Batch, done: Completion) -> None:
+def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
     outcome, transition, call = done.outcome, done.transition, done.call
     call_id = int(call.id)
     batch.attempts.append(
@@ -320,7 +338,7 @@ def _add_completion(batch: _Batch, done: Completion) -> None:
             to_epoch(outcome.sent_at),
             _epoch_or_none(transition.next_retry_at),
             _epoch_or_none(transition.due_at),
-            call.trigger is AttemptTrigger.MANUAL,
+            int(call.trigger is AttemptTrigger.MANUAL),
             done.request_url,
             dumps(done.request_headers),
             done.request_payload,
@@ -329,6 +347,7 @@ def _add_completion(batch: _Batch, done: Completion) -> None:
             outcome.body,
             outcome.error,
             call_id,
+            owner,
         )
     )
 
@@ -348,7 +367,9 @@ def _time_or_none(seconds: float | None) -> datetime | None:
     return None if seconds is None else from_epoch(seconds)
 
 
-def _due_call(row: tuple[Any, ...], events: dict[int, Event]) -> DueCall:
+def _due_call(
+    row: tuple[Any, ...], events: dict[int, Event], webhooks: Mapping[str, Webhook]
+) -> DueCall:
     """A claimed row as a call; `events` holds the events already read, by id."""
     (call_id, webhook_id, status, resend, retries, next_retry_at, due_at) = row[:7]
     event_id = row[16]
@@ -370,6 +391,7 @@ def _due_call(row: tuple[Any, ...], events: dict[int, Event]) -> DueCall:
         attempted_auto_retries_count=retries,
         next_retry_at=_time_or_none(next_retry_at),
         due_at=_time_or_none(due_at),
+        webhook=webhooks.get(str(webhook_id)),
     )
 
 

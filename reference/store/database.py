@@ -1,67 +1,146 @@
-"""One SQLite connection, one thread that uses it, and transactions with commit hooks."""
+"""One connection, one thread that uses it, and transactions with commit hooks.
+
+The SQL of the row modules is written once, with `?` placeholders; a
+`Backend` (SQLite or PostgreSQL) opens the connection, migrates the schema
+and supplies what differs between the engines.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from reference.exceptions import StoreError
-from reference.store.migrations import migrate
-
-__all__ = ["Database"]
+__all__ = ["Backend", "Connection", "Cursor", "Database"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def cursor(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """What differs between SQLite and PostgreSQL."""
+
+    name: str
+    #: the statement that starts a write transaction
+    begin: str
+    #: appended to a claim's SELECT: lock the rows, skip those another process holds
+    skip_locked: str
+    #: appended to a SELECT whose rows the transaction deletes or changes next
+    lock_rows: str
+    #: the driver's exceptions for a broken unique constraint
+    integrity_errors: tuple[type[Exception], ...]
+    #: whether other processes may use the database at once
+    shared: bool
+
+    def connect(self) -> Connection:
+        """Open the connection (autocommit; transactions are explicit), migrate the schema."""
+
+    def placeholders(self, sql: str) -> str:
+        """`sql` with the driver's placeholder in place of each `?`."""
+
+    def next_id(self, conn: Connection, table: str) -> int:
+        """The id the next row inserted into `table` gets."""
+
+    def notify(self, conn: Connection) -> None:
+        """Tell other processes, on commit, that calls were stored or released."""
+
+    def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` whenever another process notifies; returns a stop function."""
+
+    def close(self) -> None:
+        """Release what `connect` took beside the connection (locks, listeners)."""
+
+
 class Database:
-    """SQLite in WAL mode, used from one thread so that the event loop never blocks on it.
+    """The connection, used from one thread so that the event loop never blocks on it.
 
     `run(fn, ...)` executes `fn` in that thread. Inside it, `transaction()`
     groups writes; nested transactions join the outer one, and `on_commit`
     callbacks run once the outermost one has committed.
     """
 
-    def __init__(self, path: str) -> None:
-        try:
-            self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database {path!r}: {exc}") from exc
-        self.path = path
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        # A commit is on disk before anything is sent (SPEC §7: nothing is lost).
-        self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA busy_timeout = 5000")
-        migrate(self.conn)
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._conn: Connection | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="webhooks-db")
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
+        self._sql: dict[str, str] = {}
+
+    async def open(self) -> None:
+        await self.run(self._connect)
+
+    def _connect(self) -> None:
+        if self._conn is None:
+            self._conn = self.backend.connect()
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the store is not open: enter the dispatcher first")
+        return self._conn
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn` in the database thread and wait for its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
+    def _prepare(self, sql: str) -> str:
+        prepared = self._sql.get(sql)
+        if prepared is None:
+            prepared = self._sql[sql] = self.backend.placeholders(sql)
+        return prepared
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = self.conn.execute(self._prepare(sql), params)
+        return cursor
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        if params:
+            self.conn.cursor().executemany(self._prepare(sql), params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        return self.execute(sql, params).fetchone()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, or ROLLBACK on any exception."""
         if self._depth:
             self._depth += 1
             try:
-                yield self.conn
+                yield
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(self.backend.begin)
         self._depth = 1
         try:
-            yield self.conn
+            yield
         except BaseException:
             self._depth = 0
             self._on_commit.clear()
@@ -80,6 +159,13 @@ class Database:
         else:
             callback()
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self.run(self._close)
         self._executor.shutdown(wait=True)
-        self.conn.close()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        self.backend.close()

@@ -1,15 +1,14 @@
-"""Versioned schema migrations: the database's `user_version` is the number applied."""
+"""Versioned schema migrations, one list per backend: the number applied is kept in
+the database (SQLite's `user_version`, PostgreSQL's `schema_version` table)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from reference.exceptions import StoreError
 
-__all__ = ["MIGRATIONS", "migrate"]
+__all__ = ["POSTGRES", "SQLITE", "check_version", "statements"]
 
 # Append only: never edit a migration that has shipped.
-MIGRATIONS: tuple[str, ...] = (
+SQLITE: tuple[str, ...] = (
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE webhooks (
@@ -93,25 +92,107 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX webhook_calls_webhook_due ON webhook_calls (webhook_id, due_at)
         WHERE due_at IS NOT NULL AND claimed = 0 AND resend_requested = 0;
     """,
+    """
+    ALTER TABLE webhook_calls ADD COLUMN claimed_by TEXT;
+    ALTER TABLE webhook_calls ADD COLUMN lease_until REAL;
+    CREATE INDEX webhook_calls_leases ON webhook_calls (lease_until) WHERE claimed = 1;
+    """,
+)
+
+POSTGRES: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE webhooks (
+        id BIGSERIAL PRIMARY KEY,
+        name_key TEXT NOT NULL UNIQUE,
+        attributes TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE events (
+        id BIGSERIAL PRIMARY KEY,
+        entity_type TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        is_environment_primary INTEGER NOT NULL,
+        happened_at DOUBLE PRECISION NOT NULL,
+        entity TEXT NOT NULL,
+        previous_entity TEXT,
+        related_entities TEXT NOT NULL,
+        variants TEXT
+    );
+    CREATE TABLE webhook_calls (
+        id BIGSERIAL PRIMARY KEY,
+        webhook_id BIGINT NOT NULL,
+        event_id BIGINT NOT NULL REFERENCES events (id),
+        entity_type TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        status TEXT NOT NULL,
+        attempted_auto_retries_count INTEGER NOT NULL DEFAULT 0,
+        last_sent_at DOUBLE PRECISION,
+        next_retry_at DOUBLE PRECISION,
+        due_at DOUBLE PRECISION,
+        resend_requested INTEGER NOT NULL DEFAULT 0,
+        claimed INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        lease_until DOUBLE PRECISION,
+        request_url TEXT,
+        request_headers TEXT,
+        request_payload TEXT,
+        response_status INTEGER,
+        response_headers TEXT,
+        response_payload TEXT,
+        error TEXT
+    );
+    CREATE INDEX webhook_calls_due ON webhook_calls (due_at)
+        WHERE due_at IS NOT NULL AND claimed = 0;
+    CREATE INDEX webhook_calls_resend ON webhook_calls (id)
+        WHERE resend_requested = 1 AND claimed = 0;
+    CREATE INDEX webhook_calls_created ON webhook_calls (created_at, id);
+    CREATE INDEX webhook_calls_webhook ON webhook_calls (webhook_id, created_at);
+    CREATE INDEX webhook_calls_webhook_due ON webhook_calls (webhook_id, due_at)
+        WHERE due_at IS NOT NULL AND claimed = 0 AND resend_requested = 0;
+    CREATE INDEX webhook_calls_leases ON webhook_calls (lease_until) WHERE claimed = 1;
+    CREATE TABLE webhook_call_attempts (
+        call_id BIGINT NOT NULL REFERENCES webhook_calls (id),
+        number INTEGER NOT NULL,
+        sent_at DOUBLE PRECISION NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        trigger TEXT NOT NULL,
+        response_status INTEGER,
+        error TEXT,
+        PRIMARY KEY (call_id, number)
+    );
+    CREATE TABLE content_environments (
+        id TEXT PRIMARY KEY,
+        is_primary INTEGER NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE content_entities (
+        environment TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        PRIMARY KEY (environment, type, id)
+    );
+    CREATE TABLE content_pending_tags (
+        id BIGSERIAL PRIMARY KEY,
+        environment TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        added_at DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to date, one migration per transaction."""
-    (version,) = conn.execute("PRAGMA user_version").fetchone()
-    if version > len(MIGRATIONS):
+def check_version(version: int, migrations: tuple[str, ...]) -> None:
+    """Refuse a database whose schema is newer than this code knows."""
+    if version > len(migrations):
         raise StoreError(
             f"the database is at schema version {version}, newer than this dispatcher "
-            f"knows ({len(MIGRATIONS)}); upgrade the dispatcher"
+            f"knows ({len(migrations)}); upgrade the dispatcher"
         )
-    for number in range(version, len(MIGRATIONS)):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+
+
+def statements(migration: str) -> list[str]:
+    return [s for s in migration.split(";") if s.strip()]

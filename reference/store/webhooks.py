@@ -1,11 +1,18 @@
-"""Webhook rows."""
+"""Webhook rows, and a cache of them that every process keeps up to date.
+
+Each change of a webhook writes a new random `webhooks_version` in the same
+transaction; readers compare it with the version of their cache and reload
+when it differs, so a change made through any process holds for the next
+event everywhere (SPEC §8) at the cost of one indexed read per event.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Mapping
+import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from reference.exceptions import NotFoundError, ValidationError
@@ -15,78 +22,100 @@ from reference.webhooks import Webhook, parse_attributes
 
 __all__ = ["WebhookRows"]
 
+_NO_VERSION = "-"
+
 
 class WebhookRows:
     """Create, read, update and delete webhooks. Call these in the database thread."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._version: str | None = None
+        self._cache: Mapping[str, Webhook] = MappingProxyType({})
 
-    def all(self) -> list[Webhook]:
-        rows = self._db.conn.execute(
-            "SELECT id, attributes, created_at FROM webhooks ORDER BY id"
-        ).fetchall()
-        return [_webhook(row) for row in rows]
+    def all(self) -> Mapping[str, Webhook]:
+        row = self._db.one("SELECT value FROM meta WHERE key = 'webhooks_version'")
+        version = _NO_VERSION if row is None else str(row[0])
+        if version != self._version:
+            rows = self._db.rows("SELECT id, attributes, created_at FROM webhooks ORDER BY id")
+            webhooks = (_webhook(row) for row in rows)
+            self._cache = MappingProxyType({w.id: w for w in webhooks})
+            self._version = version
+        return self._cache
 
     def get(self, webhook_id: str) -> Webhook:
-        row = self._db.conn.execute(
-            "SELECT id, attributes, created_at FROM webhooks WHERE id = ?", (_int_id(webhook_id),)
-        ).fetchone()
-        if row is None:
+        webhook = self.all().get(webhook_id)
+        if webhook is None:
             raise NotFoundError("webhook", webhook_id)
-        return _webhook(row)
+        return webhook
 
     def create(self, attributes: Mapping[str, Any], now: datetime) -> Webhook:
-        with self._db.transaction() as conn:
-            (next_id,) = conn.execute(
-                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'webhooks'), 0) + 1"
-            ).fetchone()
+        with self._db.transaction():
+            next_id = self._db.backend.next_id(self._db.conn, "webhooks")
             webhook = Webhook.create(str(next_id), attributes, now)
-            self._write(conn, webhook, insert=True)
+            self._write(webhook, insert=True)
             return webhook
 
     def update(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
-        with self._db.transaction() as conn:
+        with self._db.transaction():
             webhook = self.get(webhook_id).updated(attributes)
-            self._write(conn, webhook, insert=False)
+            self._write(webhook, insert=False)
             return webhook
 
-    def delete(self, webhook_id: str, on_delete: Callable[[sqlite3.Connection], None]) -> Webhook:
-        with self._db.transaction() as conn:
+    def delete(self, webhook_id: str) -> Webhook:
+        with self._db.transaction():
             webhook = self.get(webhook_id)
-            conn.execute("DELETE FROM webhooks WHERE id = ?", (int(webhook.id),))
-            on_delete(conn)
+            self._db.execute("DELETE FROM webhooks WHERE id = ?", (int(webhook.id),))
+            # A deleted webhook's unfinished calls fail; the log keeps them.
+            self._db.execute(
+                "UPDATE webhook_calls SET status = 'failed', next_retry_at = NULL, due_at = NULL,"
+                " resend_requested = 0 WHERE webhook_id = ?"
+                " AND status IN ('pending', 'rescheduled') AND claimed = 0",
+                (int(webhook.id),),
+            )
+            self._changed()
             return webhook
 
-    def _write(self, conn: sqlite3.Connection, webhook: Webhook, *, insert: bool) -> None:
+    def _write(self, webhook: Webhook, *, insert: bool) -> None:
         key = webhook.name.casefold()
-        clash = conn.execute(
+        clash = self._db.one(
             "SELECT id FROM webhooks WHERE name_key = ? AND id != ?", (key, int(webhook.id))
-        ).fetchone()
+        )
         if clash is not None:
-            raise ValidationError(
-                "name", f"a webhook named {webhook.name!r} already exists (names ignore case)"
-            )
+            raise _name_taken(webhook)
         attributes = json.dumps(webhook.attributes(), separators=(",", ":"))
-        if insert:
-            conn.execute(
-                "INSERT INTO webhooks (id, name_key, attributes, created_at) VALUES (?, ?, ?, ?)",
-                (int(webhook.id), key, attributes, to_epoch(webhook.created_at)),
-            )
-        else:
-            conn.execute(
-                "UPDATE webhooks SET name_key = ?, attributes = ? WHERE id = ?",
-                (key, attributes, int(webhook.id)),
-            )
+        try:
+            if insert:
+                self._db.execute(
+                    "INSERT INTO webhooks (id, name_key, attributes, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (int(webhook.id), key, attributes, to_epoch(webhook.created_at)),
+                )
+            else:
+                self._db.execute(
+                    "UPDATE webhooks SET name_key = ?, attributes = ? WHERE id = ?",
+                    (key, attributes, int(webhook.id)),
+                )
+        except self._db.backend.integrity_errors:
+            # Another process saved the same name since the check above.
+            raise _name_taken(webhook) from None
+        self._changed()
+
+    def _changed(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('webhooks_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (secrets.token_hex(8),),
+        )
+
+
+def _name_taken(webhook: Webhook) -> ValidationError:
+    return ValidationError(
+        "name", f"a webhook named {webhook.name!r} already exists (names ignore case)"
+    )
 
 
 def _webhook(row: tuple[int, str, float]) -> Webhook:
     webhook_id, attributes, created_at = row
     values = parse_attributes(json.loads(attributes))
     return Webhook(id=str(webhook_id), created_at=from_epoch(created_at), **values)
-
-
-def _int_id(text: str) -> int:
-    if not text.isdecimal() or len(text) > 18:
-        raise NotFoundError("webhook", text)
-    return int(text)

@@ -69,7 +69,7 @@ def receiver() -> Receiver:
 @pytest.fixture
 async def admin(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Admin]:
     """The whole app (API and admin) over ASGITransport, not signed in yet."""
-    settings = Settings(api_token=TOKEN, db_path=str(tmp_path / "admin.db"), site_id="4242")
+    settings = Settings(api_token=TOKEN, db=str(tmp_path / "admin.db"), site_id="4242")
     app = create_app(settings, transport=httpx.MockTransport(receiver))
     dispatcher: Dispatcher = app.state.dispatcher
     async with dispatcher:
@@ -175,7 +175,7 @@ def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Ite
 
 def live_server(tmp_path: Path, receiver: Receiver, clock: Clock = utcnow) -> LiveServer:
     """The whole app on a socket, calling `receiver`, not started yet."""
-    settings = Settings(api_token=TOKEN, db_path=str(tmp_path / "live.db"), site_id="4242")
+    settings = Settings(api_token=TOKEN, db=str(tmp_path / "live.db"), site_id="4242")
     return LiveServer(create_app(settings, transport=httpx.MockTransport(receiver), clock=clock))
 
 

@@ -144,9 +144,7 @@ def served(
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
 ) -> Iterator[str]:
     """The reference app (after `change` on its dispatcher) on a free port: its URL."""
-    settings = Settings(
-        api_token=TOKEN, db_path=str(db), retry_scale=SCALE, retry_delays=retry_delays
-    )
+    settings = Settings(api_token=TOKEN, db=str(db), retry_scale=SCALE, retry_delays=retry_delays)
     app = create_app(settings)
     change(app.state.dispatcher)
     sock = socket.socket()

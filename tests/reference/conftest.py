@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 
 from reference.dispatcher import Dispatcher
 from reference.settings import Settings
+from tests.conftest import NewDatabase
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 TOKEN = "test-token"
@@ -44,8 +44,9 @@ DispatcherFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def make_dispatcher(tmp_path: Path) -> DispatcherFactory:
-    """`async with make_dispatcher(handler, **settings) as dispatcher:` on a fresh database."""
+def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
+    """`async with make_dispatcher(handler, **settings) as dispatcher:` on a fresh database
+    of the test's backend (`db` names it: the same name, the same database)."""
 
     @asynccontextmanager
     async def make(
@@ -54,7 +55,7 @@ def make_dispatcher(tmp_path: Path) -> DispatcherFactory:
         transport = httpx.MockTransport(handler) if handler else None
         values: dict[str, Any] = {
             "api_token": TOKEN,
-            "db_path": str(tmp_path / db),
+            "db": new_db(db),
             "site_id": "4242",
             "retry_scale": 0.001,
         }

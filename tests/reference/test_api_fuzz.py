@@ -39,7 +39,7 @@ keys = st.sampled_from([*webhook_attributes().keys(), "enabled", "auto_retry", "
 )
 def test_random_bodies_never_crash_or_change_state(tmp_path: Path, body: Any) -> None:
     async def run() -> None:
-        dispatcher = Dispatcher(Settings(api_token=TOKEN, db_path=":memory:"))
+        dispatcher = Dispatcher(Settings(api_token=TOKEN, db=":memory:"))
         async with dispatcher, api_client(dispatcher) as api:
             response = await api.post("/webhooks", content=json.dumps(body))
             assert response.status_code in (201, 422), response.text

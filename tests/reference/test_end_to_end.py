@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def test_deadline_and_isolation_with_real_sockets(tmp_path: Path) -> None:
-    settings = Settings(api_token="t", db_path=str(tmp_path / "w.db"), retry_scale=1.0)
+    settings = Settings(api_token="t", db=str(tmp_path / "w.db"), retry_scale=1.0)
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             for name, url in [
@@ -47,7 +47,7 @@ async def test_deadline_and_isolation_with_real_sockets(tmp_path: Path) -> None:
 
 
 async def test_huge_response_is_cut_at_64_kib(tmp_path: Path) -> None:
-    settings = Settings(api_token="t", db_path=str(tmp_path / "w.db"))
+    settings = Settings(api_token="t", db=str(tmp_path / "w.db"))
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             url = receiver.url_for("/huge", huge="200MiB")

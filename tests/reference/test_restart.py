@@ -29,7 +29,9 @@ RAISE = textwrap.dedent(
     from reference.settings import Settings
 
     async def main(db, url, count):
-        settings = Settings(api_token="t", db_path=db, deadline=60, connect_timeout=5)
+        settings = Settings(
+            api_token="t", db=db, deadline=60, connect_timeout=5, claim_lease=120
+        )
         async with Dispatcher(settings) as dispatcher:
             await dispatcher.create_webhook({
                 "name": "restart", "url": url, "custom_payload": None, "headers": {},

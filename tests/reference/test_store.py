@@ -6,79 +6,141 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from reference import CallQuery, Dispatcher, Settings, create_app
 from reference.exceptions import StoreError
-from reference.store import Store
-from reference.store.migrations import MIGRATIONS
+from reference.store import Transaction, create_store
+from reference.store.migrations import POSTGRES, SQLITE
+from tests.conftest import NewDatabase
 from tests.reference.conftest import TOKEN, DispatcherFactory, Recorder
 from tests.reference.factories import item_event, webhook_attributes
 
 
-def test_site_id_is_generated_once_and_kept(tmp_path: Path) -> None:
-    path = str(tmp_path / "w.db")
-    first = Store(path)
-    site_id = first.site_id
-    first.close()
-    second = Store(path)
-    assert second.site_id == site_id and site_id.isdecimal()
-    second.close()
-    chosen = Store(path, site_id="777")
-    chosen.close()
-    assert Store(path).site_id == "777"
+async def _site_id(db: str, wanted: str | None = None) -> str:
+    store = create_store(db, site_id=wanted)
+    await store.open()
+    try:
+        return store.site_id
+    finally:
+        await store.close()
 
 
-def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
+@pytest.mark.every_backend
+@pytest.mark.anyio
+async def test_site_id_is_generated_once_and_kept(new_db: NewDatabase) -> None:
+    db = new_db()
+    site_id = await _site_id(db)
+    assert site_id.isdecimal()
+    assert await _site_id(db) == site_id
+    assert await _site_id(db, "777") == "777"
+    assert await _site_id(db) == "777"
+
+
+@pytest.mark.anyio
+async def test_sqlite_schema_is_versioned_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
-    Store(str(path)).close()
+    await _site_id(str(path))
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+    assert conn.execute("PRAGMA user_version").fetchone() == (len(SQLITE),)
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.execute(f"PRAGMA user_version = {len(SQLITE) + 1}")
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match="newer than this dispatcher"):
-        Store(str(path))
+        await _site_id(str(path))
 
 
-def test_an_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
+@pytest.mark.every_backend
+@pytest.mark.anyio
+async def test_a_database_newer_than_the_code_is_refused(new_db: NewDatabase, backend: str) -> None:
+    db = new_db()
+    await _site_id(db)
+    if backend == "sqlite":
+        with sqlite3.connect(db) as conn:
+            conn.execute(f"PRAGMA user_version = {len(SQLITE) + 1}")
+    else:
+        with psycopg.connect(db, autocommit=True) as pg:
+            assert pg.execute("SELECT version FROM schema_version").fetchone() == (len(POSTGRES),)
+            pg.execute("UPDATE schema_version SET version = %s", (len(POSTGRES) + 1,))
+    with pytest.raises(StoreError, match="newer than this dispatcher knows"):
+        await _site_id(db)
+
+
+@pytest.mark.anyio
+async def test_an_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open"):
-        Store(str(tmp_path / "missing" / "w.db"))
+        await _site_id(str(tmp_path / "missing" / "w.db"))
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database, " * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        await _site_id(str(not_sqlite))
 
 
+@pytest.mark.anyio
+async def test_an_unreachable_postgres_is_a_store_error() -> None:
+    with pytest.raises(
+        StoreError, match=r"cannot connect to postgresql://u:\*\*\*@127\.0\.0\.1:9/"
+    ):
+        await _site_id("postgresql://u:secret@127.0.0.1:9/webhooks?connect_timeout=2")
+
+
+@pytest.mark.anyio
+async def test_one_sqlite_file_serves_one_dispatcher_at_a_time(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.db")
+    first = create_store(db)
+    await first.open()
+    try:
+        with pytest.raises(StoreError, match="another dispatcher is using"):
+            await _site_id(db)
+    finally:
+        await first.close()
+    await _site_id(db)  # free again
+
+
+@pytest.mark.every_backend
 @pytest.mark.anyio
 async def test_a_change_and_its_calls_commit_together(
     make_dispatcher: DispatcherFactory, recorder: Recorder
 ) -> None:
     async with make_dispatcher(recorder) as dispatcher:
         await dispatcher.create_webhook(webhook_attributes())
+        page = {"id": "home", "type": "page", "attributes": {}, "relationships": {}, "meta": {}}
 
-        def change_then_fail() -> None:
-            with dispatcher.store.db.transaction() as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS pages (id TEXT)")
-                conn.execute("INSERT INTO pages VALUES ('home')")
-                dispatcher.record_event(item_event())
-                raise RuntimeError("the change failed after the event was recorded")
+        def change_then_fail(tx: Transaction) -> None:
+            tx.content.put("main", page)
+            dispatcher.record_event(tx, item_event())
+            raise RuntimeError("the change failed after the event was recorded")
 
         with pytest.raises(RuntimeError):
-            await dispatcher.store.db.run(change_then_fail)
+            await dispatcher.transaction(change_then_fail)
         _, total = await dispatcher.list_calls(CallQuery())
         assert total == 0
-        assert await dispatcher.drain()
+        assert (
+            await dispatcher.transaction(lambda tx: tx.content.get("main", "page", "home")) is None
+        )
+
+        def change(tx: Transaction) -> list[str]:
+            tx.content.put("main", page)
+            return dispatcher.record_event(tx, item_event())
+
+        (call_id,) = await dispatcher.transaction(change)
+        assert (await dispatcher.wait_for_call(call_id)).status == "success"
+        assert await dispatcher.transaction(lambda tx: tx.content.get("main", "page", "home"))
         batches = await dispatcher.raise_events([item_event(), item_event()])
         assert [len(ids) for ids in batches] == [1, 1]
         assert await dispatcher.drain()
-    assert len(recorder.requests) == 2
+    assert len(recorder.requests) == 3
 
 
 @pytest.mark.anyio
 async def test_create_app_runs_the_dispatcher_in_its_lifespan(
     tmp_path: Path, recorder: Recorder
 ) -> None:
-    settings = Settings(api_token=TOKEN, db_path=str(tmp_path / "w.db"))
+    settings = Settings(api_token=TOKEN, db=str(tmp_path / "w.db"))
     app = create_app(settings, transport=httpx.MockTransport(recorder))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -96,8 +158,19 @@ async def test_create_app_runs_the_dispatcher_in_its_lifespan(
 
 
 @pytest.mark.anyio
+async def test_the_store_opens_in_the_lifespan_not_in_the_constructor(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    dispatcher = Dispatcher(Settings(api_token=TOKEN, db=str(path)))
+    assert not path.exists()
+    with pytest.raises(RuntimeError, match="not open"):
+        dispatcher.site_id  # noqa: B018
+    async with dispatcher:
+        assert path.exists() and dispatcher.site_id.isdecimal()
+
+
+@pytest.mark.anyio
 async def test_the_api_mounts_in_another_app(tmp_path: Path) -> None:
-    dispatcher = Dispatcher(Settings(api_token=TOKEN, db_path=str(tmp_path / "w.db")))
+    dispatcher = Dispatcher(Settings(api_token=TOKEN, db=str(tmp_path / "w.db")))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -117,16 +190,16 @@ async def test_the_api_mounts_in_another_app(tmp_path: Path) -> None:
         assert (await client.get("/hooks-api/webhooks")).status_code == 401
 
 
+@pytest.mark.every_backend
 @pytest.mark.anyio
-async def test_calls_of_one_event_claimed_together_share_the_event(tmp_path: Path) -> None:
-    dispatcher = Dispatcher(Settings(api_token=TOKEN, db_path=str(tmp_path / "w.db")))
+async def test_calls_of_one_event_claimed_together_share_the_event(new_db: NewDatabase) -> None:
+    dispatcher = Dispatcher(Settings(api_token=TOKEN, db=new_db()))
+    await dispatcher.open()
     try:  # not started: nothing claims the calls but this test
         for n in range(3):
             await dispatcher.create_webhook(webhook_attributes(name=f"hook {n}"))
         await dispatcher.raise_events([item_event(record_id="1"), item_event(record_id="2")])
-        claimed = await dispatcher.store.db.run(
-            dispatcher.store.calls.claim, dispatcher.clock(), 10
-        )
+        claimed = await dispatcher.store.claim(dispatcher.clock(), 10, 30.0, (), 0)
     finally:
         await dispatcher.close()
     assert len(claimed) == 6
@@ -134,3 +207,4 @@ async def test_calls_of_one_event_claimed_together_share_the_event(tmp_path: Pat
     assert len(by_entity) == 2  # read once per event, not once per call
     assert all(c.event is by_entity[c.event.entity_id] for c in claimed)
     assert by_entity["1"].entity == item_event(record_id="1").entity
+    assert {c.webhook.name for c in claimed if c.webhook} == {"hook 0", "hook 1", "hook 2"}

@@ -16,9 +16,7 @@ from reference.events import Resource
 from reference.store.database import Database
 from reference.timefmt import to_epoch
 
-__all__ = ["SITE", "ContentRows"]
-
-SITE = ""  # the "environment" of entities that live outside environments
+__all__ = ["ContentRows"]
 
 
 class ContentRows:
@@ -28,102 +26,99 @@ class ContentRows:
     # -- environments --------------------------------------------------------
 
     def environments(self) -> list[tuple[str, bool]]:
-        rows = self._db.conn.execute(
+        rows = self._db.execute(
             "SELECT id, is_primary FROM content_environments ORDER BY is_primary DESC, id"
         ).fetchall()
         return [(str(i), bool(p)) for i, p in rows]
 
     def environment(self, environment_id: str) -> bool | None:
         """Whether the environment is the primary one; None when there is no such one."""
-        row = self._db.conn.execute(
+        row = self._db.execute(
             "SELECT is_primary FROM content_environments WHERE id = ?", (environment_id,)
         ).fetchone()
         return None if row is None else bool(row[0])
 
     def primary(self) -> str:
-        row = self._db.conn.execute(
+        row = self._db.execute(
             "SELECT id FROM content_environments WHERE is_primary = 1"
         ).fetchone()
         return "main" if row is None else str(row[0])
 
     def ensure_primary(self, now: datetime) -> None:
         """SPEC §4: the primary environment is `main` at first."""
-        with self._db.transaction() as conn:
-            conn.execute(
+        with self._db.transaction():
+            self._db.execute(
                 "INSERT INTO content_environments (id, is_primary, created_at)"
-                " SELECT 'main', 1, ? WHERE NOT EXISTS (SELECT 1 FROM content_environments)",
+                " SELECT 'main', 1, ? WHERE NOT EXISTS (SELECT 1 FROM content_environments)"
+                " ON CONFLICT (id) DO NOTHING",
                 (to_epoch(now),),
             )
 
     def fork(self, source: str, target: str, now: datetime) -> None:
-        conn = self._db.conn
-        conn.execute(
+        self._db.execute(
             "INSERT INTO content_environments (id, is_primary, created_at) VALUES (?, 0, ?)",
             (target, to_epoch(now)),
         )
-        conn.execute(
+        self._db.execute(
             "INSERT INTO content_entities (environment, type, id, document)"
             " SELECT ?, type, id, document FROM content_entities WHERE environment = ?",
             (target, source),
         )
 
     def rename(self, old: str, new: str) -> None:
-        conn = self._db.conn
-        conn.execute("UPDATE content_environments SET id = ? WHERE id = ?", (new, old))
-        conn.execute(
+        self._db.execute("UPDATE content_environments SET id = ? WHERE id = ?", (new, old))
+        self._db.execute(
             "UPDATE content_entities SET environment = ? WHERE environment = ?", (new, old)
         )
-        conn.execute(
+        self._db.execute(
             "UPDATE content_pending_tags SET environment = ? WHERE environment = ?", (new, old)
         )
 
     def promote(self, environment_id: str) -> None:
-        self._db.conn.execute(
-            "UPDATE content_environments SET is_primary = (id = ?)", (environment_id,)
+        self._db.execute(
+            "UPDATE content_environments SET is_primary = CASE WHEN id = ? THEN 1 ELSE 0 END",
+            (environment_id,),
         )
 
     def drop(self, environment_id: str) -> None:
-        conn = self._db.conn
-        conn.execute("DELETE FROM content_environments WHERE id = ?", (environment_id,))
-        conn.execute("DELETE FROM content_entities WHERE environment = ?", (environment_id,))
+        self._db.execute("DELETE FROM content_environments WHERE id = ?", (environment_id,))
+        self._db.execute("DELETE FROM content_entities WHERE environment = ?", (environment_id,))
 
     # -- entities --------------------------------------------------------------
 
     def next_id(self) -> str:
-        conn = self._db.conn
-        row = conn.execute("SELECT value FROM meta WHERE key = 'content_next_id'").fetchone()
-        value = 1 if row is None else int(row[0])
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('content_next_id', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(value + 1),),
+        # One statement, so that two processes never take the same id.
+        (value,) = self._db.one(
+            "INSERT INTO meta (key, value) VALUES ('content_next_id', '2')"
+            " ON CONFLICT (key) DO UPDATE"
+            " SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT) RETURNING value"
         )
-        return str(value)
+        return str(int(value) - 1)
 
     def get(self, environment: str, kind: str, entity_id: str) -> Resource | None:
-        row = self._db.conn.execute(
+        row = self._db.execute(
             "SELECT document FROM content_entities WHERE environment = ? AND type = ? AND id = ?",
             (environment, kind, entity_id),
         ).fetchone()
         return None if row is None else _loads(row[0])
 
     def all(self, environment: str, kind: str) -> list[Resource]:
-        rows = self._db.conn.execute(
+        rows = self._db.execute(
             "SELECT document FROM content_entities WHERE environment = ? AND type = ?"
-            " ORDER BY CAST(id AS INTEGER), id",
+            " ORDER BY length(id), id",
             (environment, kind),
         ).fetchall()
         return [_loads(row[0]) for row in rows]
 
     def put(self, environment: str, resource: Resource) -> None:
-        self._db.conn.execute(
+        self._db.execute(
             "INSERT INTO content_entities (environment, type, id, document) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (environment, type, id) DO UPDATE SET document = excluded.document",
             (environment, resource["type"], resource["id"], json.dumps(resource)),
         )
 
     def delete(self, environment: str, kind: str, entity_id: str) -> None:
-        self._db.conn.execute(
+        self._db.execute(
             "DELETE FROM content_entities WHERE environment = ? AND type = ? AND id = ?",
             (environment, kind, entity_id),
         )
@@ -131,11 +126,11 @@ class ContentRows:
     # -- site settings -----------------------------------------------------------
 
     def setting(self, key: str, default: Any) -> Any:
-        row = self._db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def set_setting(self, key: str, value: Any) -> None:
-        self._db.conn.execute(
+        self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, json.dumps(value)),
@@ -144,26 +139,28 @@ class ContentRows:
     # -- cache tags ----------------------------------------------------------------
 
     def add_tags(self, environment: str, tags: list[str], now: datetime) -> None:
-        self._db.conn.executemany(
+        self._db.executemany(
             "INSERT INTO content_pending_tags (environment, tag, added_at) VALUES (?, ?, ?)",
             [(environment, tag, to_epoch(now)) for tag in tags],
         )
 
     def oldest_tag_at(self) -> float | None:
-        (oldest,) = self._db.conn.execute(
-            "SELECT MIN(added_at) FROM content_pending_tags"
-        ).fetchone()
+        (oldest,) = self._db.execute("SELECT MIN(added_at) FROM content_pending_tags").fetchone()
         return None if oldest is None else float(oldest)
 
     def take_tags(self, until: float) -> dict[str, list[str]]:
         """Remove and return the tags added up to `until`, per environment, in order."""
-        rows = self._db.conn.execute(
-            "SELECT environment, tag FROM content_pending_tags WHERE added_at <= ? ORDER BY id",
+        # Locked, so that two processes flushing at once never send a tag twice.
+        rows = self._db.rows(
+            "SELECT id, environment, tag FROM content_pending_tags WHERE added_at <= ?"
+            f" ORDER BY id{self._db.backend.lock_rows}",
             (until,),
-        ).fetchall()
-        self._db.conn.execute("DELETE FROM content_pending_tags WHERE added_at <= ?", (until,))
+        )
+        self._db.executemany(
+            "DELETE FROM content_pending_tags WHERE id = ?", [(row[0],) for row in rows]
+        )
         tags: dict[str, list[str]] = defaultdict(list)
-        for environment, tag in rows:
+        for _, environment, tag in rows:
             if tag not in tags[environment]:
                 tags[environment].append(tag)
         return dict(tags)
