@@ -13,9 +13,11 @@ SELF_TESTS = "tests/conformance"
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """Run the test suite (the admin's browser tests need Chromium: installed if missing)."""
+    """Run the test suite (the admin's browser tests need Chromium, the store's tests
+    PostgreSQL's server: both installed from Debian's packages if missing)."""
     session.install("-e", ".[test]")
     _chromium(session)
+    _postgresql(session)
     if session.posargs:
         session.run("pytest", *session.posargs)
         return
@@ -47,6 +49,30 @@ def _chromium(session: nox.Session) -> None:
         )
     else:
         session.run("playwright", "install", "chromium")
+
+
+def _postgresql(session: nox.Session) -> None:
+    """Debian's postgresql package (tests/postgres.py starts servers from its binaries)."""
+    import glob
+    import os
+    import shutil
+
+    if os.environ.get("PG_BIN") or glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        session.error("the tests need PostgreSQL's server: apt-get install postgresql")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "postgresql",
+        external=True,
+        env=env,
+    )
 
 
 @nox.session(python="3.11")

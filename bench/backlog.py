@@ -27,7 +27,7 @@ async def _fill(db: str, url: str, calls: int) -> None:
     async with harness.dispatcher([url], start=False) as found:
         await harness.raise_in_batches(found, calls)
         # The dispatcher's database is temporary: copy it out before it goes.
-        await found.store.db.run(_backup, found, db)
+        await harness.store_db(found).run(_backup, found, db)
 
 
 def _backup(found: Dispatcher, db: str) -> None:
@@ -35,14 +35,14 @@ def _backup(found: Dispatcher, db: str) -> None:
 
     target = sqlite3.connect(db)
     with target:
-        found.store.db.conn.backup(target)
+        harness.store_db(found).conn.backup(target)
     target.close()
 
 
 async def _drain(db: str) -> dict[str, float]:
     settings = Settings(api_token="bench", db=db)
     found = Dispatcher(settings)
-    (calls,) = found.store.db.conn.execute("SELECT COUNT(*) FROM webhook_calls").fetchone()
+    (calls,) = harness.store_db(found).conn.execute("SELECT COUNT(*) FROM webhook_calls").fetchone()
     started = time.perf_counter()
     await found.start()
     try:

@@ -17,7 +17,9 @@ async def _run(url: str) -> list[int]:
     async with harness.dispatcher([url]) as found:
         await harness.raise_in_batches(found, CALLS)
         await harness.wait_until_done(found, CALLS, timeout=30)
-        rows = await found.store.db.run(harness.attempt_rows, found.store.db.conn, 1)
+        rows = await harness.store_db(found).run(
+            harness.attempt_rows, harness.store_db(found).conn, 1
+        )
     return sorted(duration for _, _, duration in rows)
 
 

@@ -42,7 +42,9 @@ async def _run(urls: list[str], seconds: float) -> list[float]:
     async with harness.dispatcher(urls) as found:
         raised = await _steady(found, seconds)
         await harness.wait_until_done(found, raised, timeout=60, webhook_id=1)
-        rows = await found.store.db.run(harness.attempt_rows, found.store.db.conn, 1)
+        rows = await harness.store_db(found).run(
+            harness.attempt_rows, harness.store_db(found).conn, 1
+        )
     return sorted(
         (sent_at + duration / 1000 - happened) * 1000 for happened, sent_at, duration in rows
     )

@@ -26,7 +26,9 @@ async def _deliver(urls: list[str], events: int, **settings: int) -> tuple[float
         raising = asyncio.create_task(harness.raise_in_batches(found, events))
         finished = await harness.wait_until_done(found, events * len(urls), timeout=300)
         await raising
-        counts = await found.store.db.run(harness.status_counts, found.store.db.conn)
+        counts = await harness.store_db(found).run(
+            harness.status_counts, harness.store_db(found).conn
+        )
         return finished - started, counts
 
 

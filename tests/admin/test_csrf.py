@@ -24,7 +24,7 @@ async def test_a_form_without_the_sessions_token_is_refused(
     response = await signed_in.client.post("/admin/webhooks/new", data=data)
     assert response.status_code == 403
     assert "This form was refused" in response.text
-    assert [w.name for w in signed_in.dispatcher.list_webhooks()] == ["Rebuild"]
+    assert [w.name for w in (await signed_in.dispatcher.list_webhooks())] == ["Rebuild"]
 
 
 async def test_a_delete_from_another_site_is_refused(signed_in: Admin) -> None:
@@ -35,7 +35,7 @@ async def test_a_delete_from_another_site_is_refused(signed_in: Admin) -> None:
         headers={"Origin": "http://evil.example"},
     )
     assert response.status_code == 403
-    assert len(signed_in.dispatcher.list_webhooks()) == 1
+    assert len(await signed_in.dispatcher.list_webhooks()) == 1
 
 
 async def test_the_sign_in_form_is_protected_too(admin: Admin) -> None:

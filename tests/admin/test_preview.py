@@ -23,7 +23,7 @@ async def signed_in(admin: Admin) -> Admin:
 async def preview(admin: Admin, **changes: str) -> str:
     response = await admin.post("/admin/webhooks/new", form_for(action="preview", **changes))
     assert response.status_code == 200
-    assert admin.dispatcher.list_webhooks() == []
+    assert (await admin.dispatcher.list_webhooks()) == []
     return html.unescape(response.text)
 
 

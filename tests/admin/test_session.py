@@ -20,7 +20,7 @@ async def test_every_page_needs_signing_in(admin: Admin, path: str) -> None:
 async def test_a_post_without_a_session_is_refused(admin: Admin) -> None:
     response = await admin.client.post("/admin/webhooks/new", data={"name": "x"})
     assert response.status_code == 403
-    assert admin.dispatcher.list_webhooks() == []
+    assert (await admin.dispatcher.list_webhooks()) == []
 
 
 async def test_sign_in_sets_a_signed_httponly_cookie_and_goes_back(admin: Admin) -> None:

@@ -36,7 +36,7 @@ async def test_create_through_the_form(signed_in: Admin) -> None:
         "/admin/webhooks/new", form_for(http_basic_user="u", http_basic_password="p:w")
     )
     assert response.status_code == 303
-    [webhook] = signed_in.dispatcher.list_webhooks()
+    [webhook] = await signed_in.dispatcher.list_webhooks()
     assert webhook.attributes() == {
         "name": "Search index",
         "url": "http://receiver.test/search",
@@ -63,7 +63,7 @@ async def test_only_the_chosen_entitys_events_and_filters_are_read(signed_in: Ad
     data = form_for(**{"trigger-0-entity_type": "upload", "trigger-0-events-upload": "delete"})
     data["trigger-0-events-item"] = "publish"  # hidden group of another entity type
     await signed_in.post("/admin/webhooks/new", data)
-    [webhook] = signed_in.dispatcher.list_webhooks()
+    [webhook] = await signed_in.dispatcher.list_webhooks()
     assert [t.to_json() for t in webhook.events] == [
         {"entity_type": "upload", "event_types": ["delete"], "filters": []}
     ]
@@ -79,7 +79,7 @@ async def test_a_validation_error_is_shown_next_to_its_field_and_the_input_kept(
     assert 'id="url-error"' in response.text
     assert "must be an absolute http or https URL" in response.text
     assert 'value="Kept name"' in response.text and 'value="ftp://nowhere"' in response.text
-    assert signed_in.dispatcher.list_webhooks() == []
+    assert (await signed_in.dispatcher.list_webhooks()) == []
 
 
 async def test_a_trigger_error_points_at_its_row(signed_in: Admin) -> None:
@@ -105,11 +105,11 @@ async def test_the_password_is_never_shown_and_kept_when_left_empty(signed_in: A
     assert "s3cret" not in page and "A password is saved" in page
     data = form_for(name="Renamed", http_basic_user="hook")
     assert (await signed_in.post("/admin/webhooks/1", data)).status_code == 303
-    webhook = signed_in.dispatcher.get_webhook("1")
+    webhook = await signed_in.dispatcher.get_webhook("1")
     assert (webhook.name, webhook.http_basic_password) == ("Renamed", "s3cret")
     data = form_for(http_basic_user="")  # clearing the user removes basic auth
     await signed_in.post("/admin/webhooks/1", data)
-    webhook = signed_in.dispatcher.get_webhook("1")
+    webhook = await signed_in.dispatcher.get_webhook("1")
     assert (webhook.http_basic_user, webhook.http_basic_password) == (None, None)
 
 
@@ -122,17 +122,17 @@ async def test_add_rows_keeps_what_was_typed(signed_in: Admin) -> None:
     assert 'id="trigger-1-entity_type"' in response.text
     response = await signed_in.post("/admin/webhooks/new", form_for(action="add_header"))
     assert 'id="header-1-name"' in response.text
-    assert signed_in.dispatcher.list_webhooks() == []
+    assert (await signed_in.dispatcher.list_webhooks()) == []
 
 
 async def test_delete_asks_first(signed_in: Admin) -> None:
     await signed_in.dispatcher.create_webhook(WEBHOOK)
     page = await signed_in.get("/admin/webhooks/1/delete")
     assert "Delete webhook “Rebuild”?" in page.text
-    assert len(signed_in.dispatcher.list_webhooks()) == 1
+    assert len(await signed_in.dispatcher.list_webhooks()) == 1
     response = await signed_in.post("/admin/webhooks/1/delete", {})
     assert response.status_code == 303
-    assert signed_in.dispatcher.list_webhooks() == []
+    assert (await signed_in.dispatcher.list_webhooks()) == []
 
 
 async def test_an_unknown_webhook_is_404(signed_in: Admin) -> None:

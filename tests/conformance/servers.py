@@ -31,6 +31,7 @@ from reference.payloads import CallContext, default_payload
 from reference.retries import DEFAULT_RETRY_DELAYS
 from reference.sender import Outcome, OutgoingRequest, Sender
 from reference.settings import Settings
+from reference.store import Transaction
 from reference.triggers import matches_any
 from reference.webhooks import Webhook
 
@@ -78,19 +79,19 @@ def share_one_limit(dispatcher: Dispatcher) -> None:
 async def resend_as_new_call(dispatcher: Dispatcher, call_id: str) -> WebhookCall:
     """Wrong: a resend stores a new call for the same event instead of updating the call."""
     call = await dispatcher.get_call(call_id)
-    if dispatcher.find_webhook(call.webhook_id) is None:
+    if await dispatcher.find_webhook(call.webhook_id) is None:
         raise ValidationError("webhook", f"webhook {call.webhook_id} was deleted")
 
-    def copy() -> None:
-        with dispatcher.store.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO webhook_calls (webhook_id, event_id, entity_type, event_type,"
-                " created_at, status, due_at) SELECT webhook_id, event_id, entity_type,"
-                " event_type, created_at, 'pending', ? FROM webhook_calls WHERE id = ?",
-                (time.time(), int(call_id)),
-            )
+    def copy(tx: Transaction) -> None:
+        db = tx._db  # type: ignore[attr-defined]  # the defect reaches under the boundary
+        db.execute(
+            "INSERT INTO webhook_calls (webhook_id, event_id, entity_type, event_type,"
+            " created_at, status, due_at) SELECT webhook_id, event_id, entity_type,"
+            " event_type, created_at, 'pending', ? FROM webhook_calls WHERE id = ?",
+            (time.time(), int(call_id)),
+        )
 
-    await dispatcher.store.db.run(copy)
+    await dispatcher.store.transaction(copy)
     dispatcher.delivery.wake()
     return call
 
@@ -125,8 +126,9 @@ def unmasked_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 def match_disabled_too(dispatcher: Dispatcher) -> None:
     """Wrong: disabled webhooks match events like enabled ones (SPEC §3)."""
 
-    def matching_webhooks(event: Event) -> list[str]:
-        return [w.id for w in dispatcher._webhooks.values() if matches_any(w.events, event)]
+    def matching_webhooks(tx: Transaction, event: Event) -> list[str]:
+        webhooks = tx.webhooks.all().values()
+        return [w.id for w in webhooks if matches_any(w.events, event)]
 
     dispatcher.matching_webhooks = matching_webhooks  # type: ignore[method-assign]
 

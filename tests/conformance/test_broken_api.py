@@ -21,6 +21,7 @@ from reference.api.errors import ApiError
 from reference.api.resources import webhook_resource
 from reference.dispatcher import Dispatcher
 from reference.matrix import MATRIX, EntityRule
+from reference.store import Transaction
 from reference.webhooks import ATTRIBUTES, Webhook
 from tests.conformance.servers import failing_cases, served
 
@@ -149,12 +150,13 @@ def save_one_by_one(dispatcher: Dispatcher) -> None:
     another has been saved leaves a partial change (SPEC §1: never)."""
 
     async def update_webhook(webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
-        webhook = dispatcher.get_webhook(webhook_id)
+        webhook = await dispatcher.get_webhook(webhook_id)
         for name, value in attributes.items():
-            store = dispatcher.store
-            webhook = await store.db.run(store.webhooks.update, webhook_id, {name: value})
-            dispatcher._webhooks[webhook_id] = webhook
+            webhook = await dispatcher.store.transaction(save_one, webhook_id, {name: value})
         return webhook
+
+    def save_one(tx: Transaction, webhook_id: str, attributes: dict[str, Any]) -> Webhook:
+        return tx.webhooks.update(webhook_id, attributes)
 
     dispatcher.update_webhook = update_webhook  # type: ignore[method-assign]
 

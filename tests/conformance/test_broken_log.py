@@ -6,7 +6,6 @@ defect runs only the cases it could plausibly touch.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +20,7 @@ import reference.store.calls
 from reference.api.errors import ApiError
 from reference.calls import WebhookCall
 from reference.dispatcher import Dispatcher
-from reference.store import CallQuery
+from reference.store import CallQuery, Transaction
 from reference.timefmt import to_epoch
 from reference.webhooks import Webhook
 from tests.conformance.servers import failing_cases, served
@@ -122,19 +121,19 @@ def delete_calls_too(dispatcher: Dispatcher) -> None:
     Calls being sent are left, as the reference leaves them: their outcome is
     still written, and an attempt of a deleted call would break that write.
     """
-    rows = dispatcher.store.webhooks
-    delete = rows.delete
 
-    def with_calls(webhook_id: str, on_delete: Callable[[sqlite3.Connection], None]) -> Webhook:
-        def purge(conn: sqlite3.Connection) -> None:
-            on_delete(conn)
-            mine = "SELECT id FROM webhook_calls WHERE webhook_id = ? AND claimed = 0"
-            for table, column in (("webhook_call_attempts", "call_id"), ("webhook_calls", "id")):
-                conn.execute(f"DELETE FROM {table} WHERE {column} IN ({mine})", (int(webhook_id),))
+    def with_calls(tx: Transaction, webhook_id: str) -> Webhook:
+        webhook = tx.webhooks.delete(webhook_id)
+        db = tx._db  # type: ignore[attr-defined]  # the defect reaches under the boundary
+        mine = "SELECT id FROM webhook_calls WHERE webhook_id = ? AND claimed = 0"
+        for table, column in (("webhook_call_attempts", "call_id"), ("webhook_calls", "id")):
+            db.execute(f"DELETE FROM {table} WHERE {column} IN ({mine})", (int(webhook_id),))
+        return webhook
 
-        return delete(webhook_id, purge)
+    async def delete_webhook(webhook_id: str) -> Webhook:
+        return await dispatcher.store.transaction(with_calls, webhook_id)
 
-    rows.delete = with_calls  # type: ignore[method-assign]
+    dispatcher.delete_webhook = delete_webhook  # type: ignore[method-assign]
 
 
 # Every LOG case but LOG-007, which waits out five retries for next_retry_at.

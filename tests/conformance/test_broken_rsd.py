@@ -52,7 +52,7 @@ def resend_without_webhook_check(dispatcher: Dispatcher) -> None:
     (SPEC §8: allowed only while the webhook exists, else 422)."""
 
     async def resend(call_id: str) -> WebhookCall:
-        call = await dispatcher.store.db.run(dispatcher.store.calls.request_resend, call_id)
+        call = await dispatcher.store.transaction(lambda tx: tx.calls.request_resend(call_id))
         dispatcher.delivery.wake()
         return call
 
@@ -71,7 +71,7 @@ def refuse_disabled(dispatcher: Dispatcher) -> None:
 
     async def enabled_only(call_id: str) -> WebhookCall:
         call = await dispatcher.get_call(call_id)
-        webhook = dispatcher.find_webhook(call.webhook_id)
+        webhook = await dispatcher.find_webhook(call.webhook_id)
         if webhook is not None and not webhook.enabled:
             raise ValidationError("webhook", f"webhook {webhook.id} is disabled")
         return await resend(call_id)

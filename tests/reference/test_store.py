@@ -125,7 +125,8 @@ async def test_a_change_and_its_calls_commit_together(
 
         def change(tx: Transaction) -> list[str]:
             tx.content.put("main", page)
-            return dispatcher.record_event(tx, item_event())
+            ids: list[str] = dispatcher.record_event(tx, item_event())
+            return ids
 
         (call_id,) = await dispatcher.transaction(change)
         assert (await dispatcher.wait_for_call(call_id)).status == "success"
