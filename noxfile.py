@@ -1,10 +1,11 @@
-"""Sessions: `nox` runs the tests and the linters; `nox -s tests`, `nox -s lint`."""
+"""Sessions: `nox` runs the tests, the linters and the conformance suite against two
+dispatchers on PostgreSQL; `nox -s tests`, `nox -s lint`, `nox -s conformance_postgres`."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "conformance_postgres"]
 nox.options.reuse_existing_virtualenvs = True
 
 #: The conformance suite's self-tests: the suite run against deliberately broken dispatchers.
@@ -22,6 +23,9 @@ def tests(session: nox.Session) -> None:
         session.run("pytest", *session.posargs)
         return
     session.run("pytest", "--ignore", SELF_TESTS)
+    # Every test that uses a store, again on PostgreSQL (those marked every_backend
+    # already ran on both).
+    session.run("pytest", "--ignore", SELF_TESTS, "--store", "postgresql")
     # Each self-test runs the conformance suite against a broken dispatcher; they
     # mostly wait (deadlines, retry gaps, requests that never come), so eight at a time.
     session.run("pytest", SELF_TESTS, "-n", "8", "--dist", "worksteal")
@@ -126,37 +130,71 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def conformance(session: nox.Session) -> None:
-    """Run the conformance suite against the bundled reference dispatcher."""
+    """Run the conformance suite against the bundled reference dispatcher (SQLite)."""
+    import tempfile
+
+    session.install("-e", ".")
+    with tempfile.TemporaryDirectory() as scratch:
+        _conformance(session, f"{scratch}/conformance.db", processes=1)
+
+
+@nox.session(python="3.11")
+def conformance_postgres(session: nox.Session) -> None:
+    """Run the conformance suite against two dispatcher processes on one PostgreSQL: the
+    suite talks to the first, both deliver. The server is a throwaway one (tests/postgres.py)."""
+    import subprocess
+
+    session.install("-e", ".")
+    _postgresql(session)
+    server = subprocess.Popen(
+        [f"{session.bin}/python", "-m", "tests.postgres"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        if not url.startswith("postgresql://"):
+            session.error("PostgreSQL did not start")
+        _conformance(session, url, processes=2)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _conformance(session: nox.Session, db: str, *, processes: int) -> None:
+    """Start `processes` dispatchers on `db` and run the suite against the first."""
     import socket
     import subprocess
-    import tempfile
     import time
     import urllib.error
     import urllib.request
 
-    session.install("-e", ".")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     token = "conformance"
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as scratch:
-        # A shrunk retry schedule (SPEC §8: the schedule is data) and a fresh database.
-        server = subprocess.Popen(
-            [
-                f"{session.bin}/webhooks-dispatcher",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                f"{scratch}/conformance.db",
-                "--api-token",
-                token,
-                "--retry-scale",
-                "0.0001",
-            ]
-        )
-        try:
+    servers: list[subprocess.Popen[bytes]] = []
+    urls = []
+    try:
+        for _ in range(processes):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            urls.append(f"http://127.0.0.1:{port}")
+            # A shrunk retry schedule (SPEC §8: the schedule is data).
+            servers.append(
+                subprocess.Popen(
+                    [
+                        f"{session.bin}/webhooks-dispatcher",
+                        "serve",
+                        "--port",
+                        str(port),
+                        "--db",
+                        db,
+                        "--api-token",
+                        token,
+                        "--retry-scale",
+                        "0.0001",
+                    ]
+                )
+            )
+        for url, server in zip(urls, servers, strict=True):
             deadline = time.monotonic() + 20
             while True:
                 try:
@@ -167,17 +205,19 @@ def conformance(session: nox.Session) -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         session.error("the reference dispatcher did not start")
                     time.sleep(0.1)
-            session.run(
-                "webhooks-conformance",
-                "--target",
-                url,
-                "--token",
-                token,
-                "--retry-scale",
-                "0.0001",
-                "--strict",  # the reference passes every SHOULD case too
-                *session.posargs,
-            )
-        finally:
+        session.run(
+            "webhooks-conformance",
+            "--target",
+            urls[0],
+            "--token",
+            token,
+            "--retry-scale",
+            "0.0001",
+            "--strict",  # the reference passes every SHOULD case too
+            *session.posargs,
+        )
+    finally:
+        for server in servers:
             server.terminate()
-            server.wait(10)
+        for server in servers:
+            server.wait(20)

@@ -77,6 +77,7 @@ class Delivery:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[Completion] = []
         self._abandoned: list[DueCall] = []
+        self._writing = False  # the flusher is writing a batch it took from the lists
         self._wakeup = asyncio.Event()
         self._flush_needed = asyncio.Event()
         self._flushed = asyncio.Condition()
@@ -136,13 +137,17 @@ class Delivery:
 
     async def _finish(self, flusher: asyncio.Task[None]) -> None:
         """The clean stop: unstarted calls go back, started ones finish and are recorded."""
-        for task in list(self._waiting):
+        # Not started: back to the queue. Their tasks may not have run a single step,
+        # so the calls are taken from here, not from the cancelled tasks.
+        for task, call in list(self._waiting.items()):
             task.cancel()
+            self._unsent.append(call)
+        self._waiting.clear()
         # Each exchange ends by its own deadline (SPEC §8).
         await asyncio.gather(*self._tasks, return_exceptions=True)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + FINAL_FLUSH
-        while self._finished or self._abandoned or self._unsent:
+        while self._finished or self._abandoned or self._unsent or self._writing:
             if flusher.done() or loop.time() > give_up:
                 logger.error("stopping with outcomes not recorded; their calls will be sent again")
                 return
@@ -235,12 +240,12 @@ class Delivery:
         limit = self._limits.setdefault(call.webhook_id, asyncio.Semaphore(self._max_per_webhook))
         try:
             async with limit:
+                task = asyncio.current_task()
+                if task is not None and self._waiting.pop(task, None) is None:
+                    return  # a clean stop took the call back (see _finish)
                 if self._stopping:
                     self._unsent.append(call)
                     return
-                task = asyncio.current_task()
-                if task is not None:  # started: a clean stop lets it finish
-                    self._waiting.pop(task, None)
                 webhook = call.webhook
                 if webhook is None:
                     self._abandoned.append(call)
@@ -248,10 +253,6 @@ class Delivery:
                 done = await self._send(call, webhook)
                 # Appended after the await: the flusher swaps the list meanwhile.
                 self._finished.append(done)
-        except asyncio.CancelledError:
-            if self._stopping:
-                self._unsent.append(call)  # never started: it goes back to the queue
-            raise
         finally:
             self._flush_needed.set()
 
@@ -293,6 +294,7 @@ class Delivery:
             finished, self._finished = self._finished, []
             abandoned, self._abandoned = self._abandoned, []
             unsent, self._unsent = self._unsent, []
+            self._writing = True  # a clean stop waits for this batch too
             try:
                 if finished:
                     await self._store.complete(finished)
@@ -307,9 +309,11 @@ class Delivery:
                 self._finished[:0] = finished
                 self._abandoned[:0] = abandoned
                 self._unsent[:0] = unsent
+                self._writing = False
                 await asyncio.sleep(1.0)
                 self._flush_needed.set()
                 continue
+            self._writing = False
             for call in (*(done.call for done in finished), *abandoned, *unsent):
                 self._release(call)
             self._wakeup.set()

@@ -62,7 +62,7 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.store = create_store(settings.db, site_id=settings.site_id)
+        self.store = create_store(settings.db, site_id=settings.site_id, clock=clock)
         self.schedule = RetrySchedule(settings.retry_delays, settings.retry_scale)
         self._sender = Sender(
             deadline=settings.deadline,

@@ -11,9 +11,34 @@ from tests.postgres import PostgresServer
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store",
+        choices=BACKENDS,
+        default="sqlite",
+        help="the store backend of tests not marked every_backend (default sqlite)",
+    )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--store postgresql`, run only the tests that use a store and are not already
+    run on every backend: the rest would run exactly as they do on SQLite."""
+    if config.getoption("--store") == "sqlite":
+        return
+    chosen: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        uses_store = "backend" in getattr(item, "fixturenames", ())
+        both = item.get_closest_marker("every_backend") is not None
+        pinned = "backend" in getattr(getattr(item, "callspec", None), "params", {})
+        (chosen if uses_store and not both and not pinned else dropped).append(item)
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = chosen
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -24,9 +49,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def backend() -> str:
-    """The store's backend for this test: SQLite unless the test is `every_backend`."""
-    return "sqlite"
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's backend for this test: `--store` (SQLite by default) unless the test
+    is `every_backend`."""
+    value: str = request.config.getoption("--store")
+    return value
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.postgres import PostgresServer
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 
@@ -122,7 +124,7 @@ def test_the_embedding_example(tmp_path: Path, receiver_port: int) -> None:
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == 'success 200 {"id": "42", "title": "Hello"}\n'
+    assert result.stdout == 'success 200 {"id": "42", "title": "Hello"}\nsuccess\n'
 
 
 def test_activity_log_commands_against_the_demo(tmp_path: Path) -> None:
@@ -192,3 +194,51 @@ def test_the_case_writing_example_passes_against_the_reference(tmp_path: Path) -
     [outcome] = index["cases"]
     assert (outcome["id"], outcome["outcome"]) == ("HDR-099", "passed")
     assert outcome["actual"].isdigit()  # the webhook id the receiver saw
+
+
+def test_several_dispatchers_as_the_readme_starts_them(postgres_server: PostgresServer) -> None:
+    """The two `serve` commands of "Running several dispatchers", on a fresh database."""
+    url = postgres_server.create_database()
+    commands = block("sh", "serve --db postgresql://").strip().splitlines()
+    processes: list[subprocess.Popen[bytes]] = []
+    api_ports = []
+    try:
+        for command in commands:
+            port = free_port()
+            api_ports.append(port)
+            command = re.sub(r"postgresql://\S+", url, command)
+            command = re.sub(r"--port \d+", f"--port {port}", command)
+            processes.append(
+                subprocess.Popen(["bash", "-c", f"exec {command}"], stderr=subprocess.DEVNULL)
+            )
+        for port, process in zip(api_ports, processes, strict=True):
+            wait_until_up(port, process)
+        first, second = (f"http://127.0.0.1:{port}" for port in api_ports)
+        attributes = {
+            "name": "shared",
+            "url": "http://127.0.0.1:9/hook",
+            "headers": {},
+            "events": [],
+            "custom_payload": None,
+            "http_basic_user": None,
+            "http_basic_password": None,
+        }
+        body = json.dumps({"data": {"type": "webhook", "attributes": attributes}}).encode()
+        request = urllib.request.Request(
+            f"{first}/webhooks",
+            data=body,
+            method="POST",
+            headers={"Authorization": "Bearer secret", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            created = json.load(response)["data"]
+        request = urllib.request.Request(
+            f"{second}/webhooks", headers={"Authorization": "Bearer secret"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert [w["id"] for w in json.load(response)["data"]] == [created["id"]]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)

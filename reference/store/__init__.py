@@ -8,6 +8,8 @@ PostgreSQL for any number of processes on one database (a `postgresql://` URL).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 from reference.store.protocol import (
     EQ_FIELDS,
@@ -47,17 +49,19 @@ def is_shared_url(db: str) -> bool:
     return db.startswith(_POSTGRES_SCHEMES)
 
 
-def create_store(db: str, *, site_id: str | None = None) -> Store:
+def create_store(
+    db: str, *, site_id: str | None = None, clock: Callable[[], datetime] | None = None
+) -> Store:
     """The store for `db`: a SQLite file path or a `postgresql://` URL. Not opened yet."""
     from reference.store.sql import SQLStore
 
     if is_shared_url(db):
         from reference.store.postgres import PostgresBackend
 
-        return SQLStore(PostgresBackend(db), site_id=site_id)
+        return SQLStore(PostgresBackend(db), site_id=site_id, clock=clock)
     from reference.store.sqlite import SQLiteBackend
 
-    return SQLStore(SQLiteBackend(db), site_id=site_id)
+    return SQLStore(SQLiteBackend(db), site_id=site_id, clock=clock)
 
 
 async def check_store(db: str) -> None:

@@ -89,13 +89,11 @@ class CallRows:
 
     # -- the delivery queue ------------------------------------------------
 
-    def release_all(self) -> int:
-        """On start, when no other process can use the database: every claim is stale."""
+    def release_all(self, now: datetime) -> int:
+        """On start, when no other process can use the database: every claim is stale,
+        left by a process that stopped without recording its outcomes."""
         with self._db.transaction():
-            return self._db.execute(
-                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
-                " WHERE claimed = 1"
-            ).rowcount
+            return self._interrupt("", (), now)
 
     def next_due_at(self) -> datetime | None:
         (due,) = self._db.one(
@@ -162,9 +160,9 @@ class CallRows:
                 )
             if rows:
                 db.execute(
-                    "UPDATE webhook_calls SET claimed = 1, claimed_by = ?, lease_until = ?"
-                    f" WHERE id IN ({','.join('?' * len(rows))})",
-                    (self._owner, to_epoch(now) + lease, *(row[0] for row in rows)),
+                    "UPDATE webhook_calls SET claimed = 1, claimed_by = ?, claimed_at = ?,"
+                    f" lease_until = ? WHERE id IN ({','.join('?' * len(rows))})",
+                    (self._owner, to_epoch(now), to_epoch(now) + lease, *(r[0] for r in rows)),
                 )
         # One event matched by many webhooks is read once per claim, not once per call.
         events: dict[int, Event] = {}
@@ -176,16 +174,19 @@ class CallRows:
         for done in completions:
             _add_completion(batch, done, self._owner)
         with self._db.transaction():
+            # Only while the claim is still this process's: a process whose lease ran
+            # out (it stalled) finds its calls taken back and their attempt recorded.
             self._db.executemany(
                 "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
-                " trigger, response_status, error) VALUES (?, (SELECT COUNT(*) + 1 FROM"
-                " webhook_call_attempts WHERE call_id = ?), ?, ?, ?, ?, ?)",
+                " trigger, response_status, error) SELECT id, (SELECT COUNT(*) + 1 FROM"
+                " webhook_call_attempts WHERE call_id = ?), ?, ?, ?, ?, ?"
+                " FROM webhook_calls WHERE id = ? AND claimed_by = ?",
                 batch.attempts,
             )
             self._db.executemany(
                 "UPDATE webhook_calls SET status = ?, attempted_auto_retries_count = ?,"
                 " last_sent_at = ?, next_retry_at = ?, due_at = ?, claimed = 0,"
-                " claimed_by = NULL, lease_until = NULL,"
+                " claimed_by = NULL, claimed_at = NULL, lease_until = NULL,"
                 " resend_requested = CASE WHEN ? = 1 THEN 0 ELSE resend_requested END,"
                 " request_url = ?, request_headers = ?, request_payload = ?,"
                 " response_status = ?, response_headers = ?, response_payload = ?, error = ?"
@@ -199,7 +200,7 @@ class CallRows:
             self._db.executemany(
                 "UPDATE webhook_calls SET status = CASE WHEN status = 'success' THEN status"
                 " ELSE 'failed' END, next_retry_at = NULL, due_at = NULL, claimed = 0,"
-                " claimed_by = NULL, lease_until = NULL, resend_requested = 0"
+                " claimed_by = NULL, claimed_at = NULL, lease_until = NULL, resend_requested = 0"
                 " WHERE id = ? AND claimed_by = ?",
                 [(int(i), self._owner) for i in call_ids],
             )
@@ -209,28 +210,57 @@ class CallRows:
         db = self._db
         with db.transaction():
             db.executemany(
-                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
-                " WHERE id = ? AND claimed_by = ?",
+                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, claimed_at = NULL,"
+                " lease_until = NULL WHERE id = ? AND claimed_by = ?",
                 [(int(i), self._owner) for i in call_ids],
             )
             db.backend.notify(db.conn)
 
     def keep_leases(self, now: datetime, lease: float) -> int:
-        """Extend this process's leases; free the calls of processes whose lease ran out."""
+        """Extend this process's leases; take back the calls of processes whose lease
+        ran out (they died sending them): each gets an `interrupted` attempt and is
+        due again, for any process."""
         db = self._db
         with db.transaction():
             db.execute(
                 "UPDATE webhook_calls SET lease_until = ? WHERE claimed = 1 AND claimed_by = ?",
                 (to_epoch(now) + lease, self._owner),
             )
-            freed = db.execute(
-                "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, lease_until = NULL"
-                " WHERE claimed = 1 AND lease_until < ?",
-                (to_epoch(now),),
-            ).rowcount
+            freed = self._interrupt(" AND c.lease_until < ?", (to_epoch(now),), now)
             if freed:
                 db.backend.notify(db.conn)
             return freed
+
+    def _interrupt(self, where: str, params: Sequence[Any], now: datetime) -> int:
+        """Release the claimed calls matching `where`, whose process stopped without
+        recording an outcome: the attempt it may have made shows as `interrupted`."""
+        db = self._db
+        ids = [
+            row[0]
+            for row in db.rows(
+                f"SELECT c.id FROM webhook_calls c WHERE c.claimed = 1{where}"
+                f" ORDER BY c.id{db.backend.skip_locked}",
+                params,
+            )
+        ]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        db.execute(
+            "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms, trigger,"
+            " response_status, error) SELECT c.id, (SELECT COUNT(*) + 1 FROM"
+            " webhook_call_attempts a WHERE a.call_id = c.id), COALESCE(c.claimed_at, ?), 0,"
+            " CASE WHEN c.resend_requested = 1 THEN 'manual' WHEN c.status = 'pending'"
+            " THEN 'event' ELSE 'auto_retry' END, NULL, 'interrupted'"
+            f" FROM webhook_calls c WHERE c.id IN ({marks})",
+            (to_epoch(now), *ids),
+        )
+        db.execute(
+            "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, claimed_at = NULL,"
+            f" lease_until = NULL WHERE id IN ({marks})",
+            ids,
+        )
+        return len(ids)
 
     def request_resend(self, call_id: str) -> WebhookCall:
         """SPEC §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
@@ -323,12 +353,13 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
     batch.attempts.append(
         (
             call_id,
-            call_id,
             to_epoch(outcome.sent_at),
             outcome.duration_ms,
             str(call.trigger),
             outcome.status,
             outcome.error,
+            call_id,
+            owner,
         )
     )
     batch.updates.append(

@@ -94,6 +94,7 @@ SQLITE: tuple[str, ...] = (
     """,
     """
     ALTER TABLE webhook_calls ADD COLUMN claimed_by TEXT;
+    ALTER TABLE webhook_calls ADD COLUMN claimed_at REAL;
     ALTER TABLE webhook_calls ADD COLUMN lease_until REAL;
     CREATE INDEX webhook_calls_leases ON webhook_calls (lease_until) WHERE claimed = 1;
     """,
@@ -135,6 +136,7 @@ POSTGRES: tuple[str, ...] = (
         resend_requested INTEGER NOT NULL DEFAULT 0,
         claimed INTEGER NOT NULL DEFAULT 0,
         claimed_by TEXT,
+        claimed_at DOUBLE PRECISION,
         lease_until DOUBLE PRECISION,
         request_url TEXT,
         request_headers TEXT,

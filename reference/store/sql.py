@@ -7,7 +7,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from reference.calls import DueCall
@@ -26,8 +26,15 @@ T = TypeVar("T")
 class SQLStore:
     """The `Store` of SQLite and PostgreSQL (see `reference.store.protocol`)."""
 
-    def __init__(self, backend: Backend, *, site_id: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        site_id: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._db = Database(backend)
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._wanted_site_id = site_id
         self._site_id: str | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -63,7 +70,7 @@ class SQLStore:
         self._site_id = await self._db.run(self._take_site_id)
         if not self.shared:
             # Nobody else can use the database: claims left by a stopped run are stale.
-            await self._db.run(self.calls.release_all)
+            await self._db.run(self.calls.release_all, self._clock())
         self._stop_listening = self._db.backend.listen(self._notified)
 
     def _take_site_id(self) -> str:

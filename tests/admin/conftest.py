@@ -13,6 +13,7 @@ from reference.app import create_app
 from reference.dispatcher import Clock, Dispatcher, utcnow
 from reference.settings import Settings
 from tests.admin.live import LiveServer
+from tests.conftest import NewDatabase
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -67,9 +68,9 @@ def receiver() -> Receiver:
 
 
 @pytest.fixture
-async def admin(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Admin]:
+async def admin(new_db: NewDatabase, receiver: Receiver) -> AsyncIterator[Admin]:
     """The whole app (API and admin) over ASGITransport, not signed in yet."""
-    settings = Settings(api_token=TOKEN, db=str(tmp_path / "admin.db"), site_id="4242")
+    settings = Settings(api_token=TOKEN, db=new_db("admin.db"), site_id="4242")
     app = create_app(settings, transport=httpx.MockTransport(receiver))
     dispatcher: Dispatcher = app.state.dispatcher
     async with dispatcher:
@@ -173,15 +174,15 @@ def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Ite
     page.close()
 
 
-def live_server(tmp_path: Path, receiver: Receiver, clock: Clock = utcnow) -> LiveServer:
-    """The whole app on a socket, calling `receiver`, not started yet."""
-    settings = Settings(api_token=TOKEN, db=str(tmp_path / "live.db"), site_id="4242")
+def live_server(db: str, receiver: Receiver, clock: Clock = utcnow) -> LiveServer:
+    """The whole app on `db` and a socket, calling `receiver`, not started yet."""
+    settings = Settings(api_token=TOKEN, db=db, site_id="4242")
     return LiveServer(create_app(settings, transport=httpx.MockTransport(receiver), clock=clock))
 
 
 @pytest.fixture
-def live(tmp_path: Path, receiver: Receiver) -> Iterator[LiveServer]:
-    with live_server(tmp_path, receiver) as server:
+def live(new_db: NewDatabase, receiver: Receiver) -> Iterator[LiveServer]:
+    with live_server(new_db("live.db"), receiver) as server:
         yield server
 
 

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from reference.events import Event
 from tests.admin.conftest import ROOT, WEBHOOK, Receiver, live_server, sign_in
 from tests.admin.live import LiveServer
+from tests.conftest import NewDatabase
 
 MOMENT = datetime(2026, 11, 27, 10, 5, tzinfo=UTC)
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -56,9 +57,9 @@ def shoot(page: Page, name: str) -> None:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, receiver: Receiver) -> Iterator[LiveServer]:
+def seeded(new_db: NewDatabase, receiver: Receiver) -> Iterator[LiveServer]:
     """Three webhooks and six calls, at a fixed time so that the pictures do not change."""
-    with live_server(tmp_path, receiver, clock=lambda: MOMENT) as live:
+    with live_server(new_db(), receiver, clock=lambda: MOMENT) as live:
         seed(live, receiver)
         yield live
 

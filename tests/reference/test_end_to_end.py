@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from receiver import MockReceiver
 from reference import Dispatcher, Settings
+from tests.conftest import NewDatabase
 from tests.reference.factories import item_event, webhook_attributes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
-async def test_deadline_and_isolation_with_real_sockets(tmp_path: Path) -> None:
-    settings = Settings(api_token="t", db=str(tmp_path / "w.db"), retry_scale=1.0)
+async def test_deadline_and_isolation_with_real_sockets(new_db: NewDatabase) -> None:
+    settings = Settings(api_token="t", db=new_db(), retry_scale=1.0)
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             for name, url in [
@@ -46,8 +46,8 @@ async def test_deadline_and_isolation_with_real_sockets(tmp_path: Path) -> None:
         assert 4.9 <= cut_off <= 5.6, (path, cut_off)
 
 
-async def test_huge_response_is_cut_at_64_kib(tmp_path: Path) -> None:
-    settings = Settings(api_token="t", db=str(tmp_path / "w.db"))
+async def test_huge_response_is_cut_at_64_kib(new_db: NewDatabase) -> None:
+    settings = Settings(api_token="t", db=new_db())
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             url = receiver.url_for("/huge", huge="200MiB")

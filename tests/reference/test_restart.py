@@ -1,4 +1,6 @@
-"""A dispatcher killed with SIGKILL loses no call: the next start sends what was due."""
+"""A dispatcher killed with SIGKILL loses no call: the next start (or, on a shared
+database, another process once the lease runs out) sends what was due, and the attempt
+the killed process had in flight shows as `interrupted`."""
 
 from __future__ import annotations
 
@@ -18,8 +20,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import NewDatabase
+
 EVENTS = 20
 TOKEN = "restart-token"
+#: the claims' lease: on a shared database the calls of the killed process wait this long
+LEASE = 6
 
 RAISE = textwrap.dedent(
     """
@@ -29,9 +35,7 @@ RAISE = textwrap.dedent(
     from reference.settings import Settings
 
     async def main(db, url, count):
-        settings = Settings(
-            api_token="t", db=db, deadline=60, connect_timeout=5, claim_lease=120
-        )
+        settings = Settings(api_token="t", db=db, claim_lease=LEASE)
         async with Dispatcher(settings) as dispatcher:
             await dispatcher.create_webhook({
                 "name": "restart", "url": url, "custom_payload": None, "headers": {},
@@ -42,12 +46,14 @@ RAISE = textwrap.dedent(
                 await dispatcher.raise_event(
                     Event("item", "create", {"id": str(i), "type": "item"})
                 )
+            while dispatcher.delivery.in_flight < count:  # every call is being sent
+                await asyncio.sleep(0.01)
             print("raised", flush=True)
             await asyncio.Event().wait()
 
     asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
     """
-)
+).replace("LEASE", str(LEASE))
 
 
 def _free_port() -> int:
@@ -107,10 +113,11 @@ def _get(url: str) -> Any:
         return json.load(response)
 
 
+@pytest.mark.every_backend
 def test_calls_in_flight_at_sigkill_are_sent_after_restart(
-    tmp_path: Path, port: int, receiver: Any
+    tmp_path: Path, port: int, receiver: Any, new_db: NewDatabase
 ) -> None:
-    db = str(tmp_path / "webhooks.db")
+    db = new_db()
     url = f"http://127.0.0.1:{port}/hook"
     # Phase 1: a listener that never accepts, so every call hangs in flight.
     black_hole = socket.socket()
@@ -147,6 +154,8 @@ def test_calls_in_flight_at_sigkill_are_sent_after_restart(
             str(api_port),
             "--api-token",
             TOKEN,
+            "--claim-lease",
+            str(LEASE),
         ],
         stderr=subprocess.DEVNULL,
     )
@@ -166,4 +175,9 @@ def test_calls_in_flight_at_sigkill_are_sent_after_restart(
     assert calls["meta"]["total_count"] == EVENTS
     assert sorted(int(b["entity"]["id"]) for b in receiver.bodies) == list(range(EVENTS))
     for call in calls["data"]:
-        assert [a["trigger"] for a in call["attributes"]["attempts"]] == ["event"]
+        attempts = call["attributes"]["attempts"]
+        # The attempt in flight when the process died, then the one that was answered.
+        assert [(a["trigger"], a["response_status"], a["error"]) for a in attempts] == [
+            ("event", None, "interrupted"),
+            ("event", 200, None),
+        ]
