@@ -214,7 +214,7 @@ def test_several_dispatchers_as_the_readme_starts_them(postgres_server: Postgres
         for port, process in zip(api_ports, processes, strict=True):
             wait_until_up(port, process)
         first, second = (f"http://127.0.0.1:{port}" for port in api_ports)
-        attributes = {
+        attributes: dict[str, object] = {
             "name": "shared",
             "url": "http://127.0.0.1:9/hook",
             "headers": {},
