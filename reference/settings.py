@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -57,7 +58,7 @@ class Settings:
             raise ConfigurationError(
                 f"cache_tag_window must be in (0, 1] seconds, got {self.cache_tag_window!r}"
             )
-        if not self.claim_lease > self.deadline:
+        if not (math.isfinite(self.claim_lease) and self.claim_lease > self.deadline):
             raise ConfigurationError(
                 f"claim_lease must be a number of seconds over the {self.deadline:g} s"
                 f" deadline, got {self.claim_lease!r}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -81,3 +82,12 @@ def test_demo_runs_and_prints_the_activity_log(tmp_path: Path) -> None:
 def test_bad_settings_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--retry-scale", "-1"]) == 2
     assert "retry_scale must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lease", ["5", "2", "inf", "nan", "soon"])
+def test_a_claim_lease_not_over_the_deadline_exits_2(
+    lease: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) if lease == "soon" else contextlib.nullcontext():
+        assert main(["serve", "--claim-lease", lease]) == 2
+    assert "claim" in capsys.readouterr().err
