@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Sequence
 
-from bench import alternative, backlog, ceiling, deadline, latency, report, throughput
+from bench import (
+    alternative,
+    backlog,
+    ceiling,
+    claims,
+    deadline,
+    harness,
+    latency,
+    processes,
+    report,
+    throughput,
+)
 from bench.common import Row
 from bench.receiver_process import ReceiverProcess
 
@@ -24,20 +36,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.rq_calls = 200
     started = time.perf_counter()
     rows: list[Row] = []
+    stack = contextlib.ExitStack()
     # Port 0: scenarios 1, 2, 4, 6, 7; port 1: the hung receiver of 5; 1..20: scenario 3.
     receiver = ReceiverProcess(1 + throughput.SLOW_WEBHOOKS)
     receiver.start()
     try:
+        server = stack.enter_context(harness.postgres())
+        postgres = harness.Databases(server)
         found, rates = ceiling.run(receiver, count=max(5_000, args.events // 2))
         rows += found
         _show(found)
-        fast, fast_rate = throughput.fast(receiver, args.events, rates["aiohttp"])
+        fast, fast_rate = throughput.fast(receiver, args.events, rates["aiohttp"], postgres)
         slow_events = 2 * throughput.SLOW_IN_FLIGHT if args.quick else 500
-        slow, slow_rate = throughput.slow(receiver, slow_events)
+        slow, slow_rate = throughput.slow(receiver, slow_events, postgres)
         rows += _show([fast, slow])
         rows += _show(latency.measure(receiver, args.seconds, rounds=1 if args.quick else 3))
-        rows += _show(backlog.measure(receiver, args.backlog // 10, args.backlog))
-        rows += _show([deadline.measure(receiver)])
+        rows += _show(backlog.measure(receiver, args.backlog // 10, args.backlog, postgres))
+        rows += _show([deadline.measure(receiver, postgres)])
+        rows += _show(processes.measure(receiver, server, calls=args.events))
+        rows += _show(claims.measure(server, claims.QUICK_SIZES if args.quick else claims.SIZES))
         redis_url = alternative.available()
         if redis_url is None:
             print("scenario 8 skipped: REDIS_URL is not set (nox -s bench starts Redis)")
@@ -59,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
     finally:
         receiver.stop()
+        stack.close()
     seconds = time.perf_counter() - started
     text = report.write(rows, seconds, vars(args))
     print()

@@ -11,9 +11,7 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench import harness
 from bench.common import Row
@@ -24,25 +22,15 @@ __all__ = ["measure"]
 
 
 async def _fill(db: str, url: str, calls: int) -> None:
-    async with harness.dispatcher([url], start=False) as found:
+    async with harness.dispatcher([url], db=db, start=False) as found:
         await harness.raise_in_batches(found, calls)
-        # The dispatcher's database is temporary: copy it out before it goes.
-        await harness.store_db(found).run(_backup, found, db)
-
-
-def _backup(found: Dispatcher, db: str) -> None:
-    import sqlite3
-
-    target = sqlite3.connect(db)
-    with target:
-        harness.store_db(found).conn.backup(target)
-    target.close()
 
 
 async def _drain(db: str) -> dict[str, float]:
-    settings = Settings(api_token="bench", db=db)
-    found = Dispatcher(settings)
-    (calls,) = harness.store_db(found).conn.execute("SELECT COUNT(*) FROM webhook_calls").fetchone()
+    found = Dispatcher(Settings(api_token="bench", db=db))
+    await found.open()
+    store = harness.store_db(found)
+    (calls,) = await store.run(store.one, "SELECT COUNT(*) FROM webhook_calls")
     started = time.perf_counter()
     await found.start()
     try:
@@ -54,9 +42,10 @@ async def _drain(db: str) -> dict[str, float]:
     return {"calls": calls, "seconds": elapsed, "peak_rss_mb": peak}
 
 
-def _measure_one(receiver: ReceiverProcess, calls: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="webhooks-backlog-") as folder:
-        db = str(Path(folder) / "backlog.db")
+def _measure_one(
+    receiver: ReceiverProcess, databases: harness.Databases, calls: int
+) -> dict[str, float]:
+    with databases.new() as db:
         asyncio.run(_fill(db, receiver.url(0) + "/backlog", calls))
         output = subprocess.run(
             [sys.executable, "-m", "bench.backlog", db],
@@ -68,17 +57,24 @@ def _measure_one(receiver: ReceiverProcess, calls: int) -> dict[str, float]:
         return result
 
 
-def measure(receiver: ReceiverProcess, small: int, large: int) -> list[Row]:
-    first = _measure_one(receiver, small)
-    second = _measure_one(receiver, large)
+def measure(
+    receiver: ReceiverProcess, small: int, large: int, postgres: harness.Databases
+) -> list[Row]:
+    first = _measure_one(receiver, harness.Databases(), small)
+    second = _measure_one(receiver, harness.Databases(), large)
     growth = (second["seconds"] / first["seconds"]) / (large / small)
+    pg_first = _measure_one(receiver, postgres, small)
+    pg_second = _measure_one(receiver, postgres, large)
+    pg_growth = (pg_second["seconds"] / pg_first["seconds"]) / (large / small)
     return [
         Row(
             "6 backlog",
             f"{small:,} due calls: peak RSS / drain time",
             round(first["peak_rss_mb"], 1),
             "MB",
-            note=f"drained in {first['seconds']:.1f} s ({small / first['seconds']:,.0f}/s)",
+            note=f"drained in {first['seconds']:.1f} s ({small / first['seconds']:,.0f}/s);"
+            f" PostgreSQL: {pg_first['seconds']:.1f} s ({small / pg_first['seconds']:,.0f}/s)",
+            postgresql=round(pg_first["peak_rss_mb"], 1),
         ),
         Row(
             "6 backlog",
@@ -86,8 +82,11 @@ def measure(receiver: ReceiverProcess, small: int, large: int) -> list[Row]:
             round(second["peak_rss_mb"], 1),
             "MB",
             goal="< 200 MB",
-            met=second["peak_rss_mb"] < 200,
-            note=f"drained in {second['seconds']:.1f} s ({large / second['seconds']:,.0f}/s)",
+            met=second["peak_rss_mb"] < 200 and pg_second["peak_rss_mb"] < 200,
+            note=f"drained in {second['seconds']:.1f} s ({large / second['seconds']:,.0f}/s);"
+            f" PostgreSQL: {pg_second['seconds']:.1f} s"
+            f" ({large / pg_second['seconds']:,.0f}/s)",
+            postgresql=round(pg_second["peak_rss_mb"], 1),
         ),
         Row(
             "6 backlog",
@@ -95,9 +94,10 @@ def measure(receiver: ReceiverProcess, small: int, large: int) -> list[Row]:
             round(growth, 2),
             "x linear",
             goal="linear (≈ 1.0)",
-            met=growth <= 1.25,
+            met=growth <= 1.25 and pg_growth <= 1.25,
             note=f"{second['seconds']:.1f} s vs {first['seconds']:.1f} s for"
             f" {large // small} times the calls",
+            postgresql=round(pg_growth, 2),
         ),
     ]
 

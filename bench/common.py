@@ -27,6 +27,8 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    #: the same figure with the store on PostgreSQL, for the scenarios run on both
+    postgresql: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

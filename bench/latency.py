@@ -38,13 +38,17 @@ async def _steady(found: Dispatcher, seconds: float) -> int:
     return ticks * per_tick
 
 
-async def _run(urls: list[str], seconds: float) -> list[float]:
-    async with harness.dispatcher(urls) as found:
+def _run(urls: list[str], seconds: float) -> list[float]:
+    with harness.Databases().new() as db:
+        return asyncio.run(_latencies(db, urls, seconds))
+
+
+async def _latencies(db: str, urls: list[str], seconds: float) -> list[float]:
+    async with harness.dispatcher(urls, db=db) as found:
         raised = await _steady(found, seconds)
         await harness.wait_until_done(found, raised, timeout=60, webhook_id=1)
-        rows = await harness.store_db(found).run(
-            harness.attempt_rows, harness.store_db(found).conn, 1
-        )
+        store = harness.store_db(found)
+        rows = await store.run(harness.attempt_rows, store, 1)
     return sorted(
         (sent_at + duration / 1000 - happened) * 1000 for happened, sent_at, duration in rows
     )
@@ -63,9 +67,9 @@ def measure(receiver: ReceiverProcess, seconds: float, rounds: int = 3) -> list[
     alone: list[list[float]] = []
     beside: list[list[float]] = []
     for _ in range(rounds):
-        alone.append(asyncio.run(_run([healthy], seconds)))
+        alone.append(_run([healthy], seconds))
         time.sleep(0.5)
-        beside.append(asyncio.run(_run([healthy, hung], seconds)))
+        beside.append(_run([healthy, hung], seconds))
         time.sleep(0.5)
     p99s_alone = [_percentile(run, 0.99) for run in alone]
     p99s_beside = [_percentile(run, 0.99) for run in beside]

@@ -178,15 +178,15 @@ class CallRows:
             # out (it stalled) finds its calls taken back and their attempt recorded.
             self._db.executemany(
                 "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
-                " trigger, response_status, error) SELECT id, (SELECT COUNT(*) + 1 FROM"
-                " webhook_call_attempts WHERE call_id = ?), ?, ?, ?, ?, ?"
+                " trigger, response_status, error) SELECT id, attempts_count + 1, ?, ?, ?, ?, ?"
                 " FROM webhook_calls WHERE id = ? AND claimed_by = ?",
                 batch.attempts,
             )
             self._db.executemany(
                 "UPDATE webhook_calls SET status = ?, attempted_auto_retries_count = ?,"
-                " last_sent_at = ?, next_retry_at = ?, due_at = ?, claimed = 0,"
-                " claimed_by = NULL, claimed_at = NULL, lease_until = NULL,"
+                " attempts_count = attempts_count + 1, last_sent_at = ?, next_retry_at = ?,"
+                " due_at = ?, claimed = 0, claimed_by = NULL, claimed_at = NULL,"
+                " lease_until = NULL,"
                 " resend_requested = CASE WHEN ? = 1 THEN 0 ELSE resend_requested END,"
                 " request_url = ?, request_headers = ?, request_payload = ?,"
                 " response_status = ?, response_headers = ?, response_payload = ?, error = ?"
@@ -248,8 +248,8 @@ class CallRows:
         marks = ",".join("?" * len(ids))
         db.execute(
             "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms, trigger,"
-            " response_status, error) SELECT c.id, (SELECT COUNT(*) + 1 FROM"
-            " webhook_call_attempts a WHERE a.call_id = c.id), COALESCE(c.claimed_at, ?), 0,"
+            " response_status, error) SELECT c.id, c.attempts_count + 1,"
+            " COALESCE(c.claimed_at, ?), 0,"
             " CASE WHEN c.resend_requested = 1 THEN 'manual' WHEN c.status = 'pending'"
             " THEN 'event' ELSE 'auto_retry' END, NULL, 'interrupted'"
             f" FROM webhook_calls c WHERE c.id IN ({marks})",
@@ -257,7 +257,7 @@ class CallRows:
         )
         db.execute(
             "UPDATE webhook_calls SET claimed = 0, claimed_by = NULL, claimed_at = NULL,"
-            f" lease_until = NULL WHERE id IN ({marks})",
+            f" lease_until = NULL, attempts_count = attempts_count + 1 WHERE id IN ({marks})",
             ids,
         )
         return len(ids)
@@ -352,7 +352,6 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
     call_id = int(call.id)
     batch.attempts.append(
         (
-            call_id,
             to_epoch(outcome.sent_at),
             outcome.duration_ms,
             str(call.trigger),

@@ -96,6 +96,10 @@ SQLITE: tuple[str, ...] = (
     ALTER TABLE webhook_calls ADD COLUMN claimed_by TEXT;
     ALTER TABLE webhook_calls ADD COLUMN claimed_at REAL;
     ALTER TABLE webhook_calls ADD COLUMN lease_until REAL;
+    ALTER TABLE webhook_calls ADD COLUMN attempts_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE webhook_calls SET attempts_count = (
+        SELECT COUNT(*) FROM webhook_call_attempts a WHERE a.call_id = webhook_calls.id
+    );
     CREATE INDEX webhook_calls_leases ON webhook_calls (lease_until) WHERE claimed = 1;
     """,
 )
@@ -130,6 +134,7 @@ POSTGRES: tuple[str, ...] = (
         created_at DOUBLE PRECISION NOT NULL,
         status TEXT NOT NULL,
         attempted_auto_retries_count INTEGER NOT NULL DEFAULT 0,
+        attempts_count INTEGER NOT NULL DEFAULT 0,
         last_sent_at DOUBLE PRECISION,
         next_retry_at DOUBLE PRECISION,
         due_at DOUBLE PRECISION,

@@ -54,6 +54,47 @@ async def test_sqlite_schema_is_versioned_and_wal(tmp_path: Path) -> None:
         await _site_id(str(path))
 
 
+@pytest.mark.anyio
+async def test_a_sqlite_file_of_the_last_release_is_migrated_with_its_calls(
+    tmp_path: Path,
+) -> None:
+    """A file at schema 3 (one process, claims without owners) with a call claimed when
+    its dispatcher was killed: the call keeps its attempts and is due again."""
+    path = tmp_path / "w.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in SQLITE[:3]:
+        conn.executescript(migration)
+    conn.executescript(
+        """
+        PRAGMA user_version = 3;
+        INSERT INTO webhooks (id, name_key, attributes, created_at) VALUES (1, 'hook', '{}', 0);
+        INSERT INTO events (id, entity_type, event_type, environment, is_environment_primary,
+            happened_at, entity, related_entities) VALUES (1, 'item', 'create', 'main', 1, 0,
+            '{"id": "1", "type": "item"}', '[]');
+        INSERT INTO webhook_calls (id, webhook_id, event_id, entity_type, event_type,
+            created_at, status, due_at, claimed)
+            VALUES (1, 1, 1, 'item', 'create', 0, 'rescheduled', 0, 1);
+        INSERT INTO webhook_call_attempts VALUES (1, 1, 0, 10, 'event', 500, NULL);
+        INSERT INTO webhook_call_attempts VALUES (1, 2, 1, 10, 'auto_retry', 500, NULL);
+        """
+    )
+    conn.close()
+    store = create_store(str(path))
+    await store.open()
+    try:
+        call = await store.transaction(lambda tx: tx.calls.get("1"))
+    finally:
+        await store.close()
+    assert [(a.trigger, a.response_status, a.error) for a in call.attempts] == [
+        ("event", 500, None),
+        ("auto_retry", 500, None),
+        ("auto_retry", None, "interrupted"),
+    ]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT claimed, attempts_count FROM webhook_calls").fetchone() == (0, 3)
+    conn.close()
+
+
 @pytest.mark.every_backend
 @pytest.mark.anyio
 async def test_a_database_newer_than_the_code_is_refused(new_db: NewDatabase, backend: str) -> None:
