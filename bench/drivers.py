@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import psycopg
 
 __all__ = ["main"]
