@@ -71,6 +71,47 @@ def test_no_retry(target: Target, receiver: MockReceiver, hooks: Hooks, evidence
     assert (attributes["status"], attributes["next_retry_at"]) == ("failed", None)
 
 
+@case("RTY-006", SHOULD, "§8", "after a 503 with Retry-After: 2 the retry waits 2 s, unscaled")
+def test_retry_after_seconds(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence, retry_scale: float
+) -> None:
+    _retry_after(target, receiver, hooks, evidence, retry_scale, 503, {"retry_after": "2"})
+
+
+@case("RTY-007", SHOULD, "§8", "after a 429 with Retry-After as an HTTP date the retry waits")
+def test_retry_after_date(
+    target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence, retry_scale: float
+) -> None:
+    _retry_after(target, receiver, hooks, evidence, retry_scale, 429, {"retry_after_date": 3})
+
+
+def _retry_after(
+    target: Target,
+    receiver: MockReceiver,
+    hooks: Hooks,
+    evidence: Evidence,
+    retry_scale: float,
+    status: int,
+    step: dict[str, object],
+) -> None:
+    """The first answer asks for a wait far longer than the shrunk schedule's gap."""
+    wait = 2.0 if "retry_after" in step else float(str(step["retry_after_date"]))
+    if SCHEDULE[0] * retry_scale >= wait:
+        pytest.skip(f"the shrunk schedule's first gap is not shorter than {wait:g} s")
+    path = hooks.path()
+    receiver.script(path, [{"status": status, "times": 1, **step}, {"status": 200}])
+    webhook = hooks.create(receiver.url + path, SSO)
+    target.sso_user()
+    first, second = arrived(receiver, path, evidence, 2, timeout=10 + wait)
+    gap = second.received_at - first.received_at
+    [call] = target.wait_call_status(webhook["id"], "success")
+    evidence.actual = f"retry {gap:.3f} s after the {status}, asked to wait {wait:g} s"
+    # An HTTP date has whole seconds: the wait it names may be up to 1 s shorter.
+    least = wait - (1.0 if "retry_after_date" in step else 0.0) - 0.01
+    assert gap >= least, evidence.actual
+    assert call["attributes"]["status"] == "success"
+
+
 @case("RTY-004", SHOULD, "§8", "each retry uses the webhook's settings as they are then")
 def test_current_settings(
     target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence, retry_scale: float

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from reference.events import Event
-from reference.retries import RetrySchedule
+from reference.retries import RETRY_AFTER_CAP, RETRY_AFTER_STATUSES, RetrySchedule, retry_after
 from reference.sender import Outcome
 from reference.timefmt import format_time
 from reference.webhooks import Webhook
@@ -46,6 +46,9 @@ class Attempt:
     trigger: AttemptTrigger
     response_status: int | None
     error: str | None
+    retry_after: int | None = None
+    """Seconds the receiver asked to wait (`Retry-After` on a 429 or 503) when that put
+    the next retry later than the schedule's."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class Attempt:
             "trigger": str(self.trigger),
             "response_status": self.response_status,
             "error": self.error,
+            "retry_after": self.retry_after,
         }
 
 
@@ -105,6 +109,8 @@ class Transition:
     attempted_auto_retries_count: int
     next_retry_at: datetime | None
     due_at: datetime | None
+    retry_after: int | None = None
+    """The receiver's `Retry-After`, in seconds, when it made the next retry later."""
 
 
 def next_state(
@@ -125,7 +131,23 @@ def next_state(
     if gap is None:
         return Transition(CallStatus.FAILED, retries, None, None)
     at = outcome.sent_at + gap
+    asked = _retry_after(outcome)
+    if asked is not None:
+        # SPEC §8: no earlier than the receiver says, no later than 24 h after the
+        # attempt; the test scale shrinks the schedule, never the receiver's wait.
+        wanted = outcome.sent_at + min(timedelta(seconds=asked), RETRY_AFTER_CAP)
+        if wanted > at:
+            return Transition(CallStatus.RESCHEDULED, retries, wanted, wanted, asked)
     return Transition(CallStatus.RESCHEDULED, retries, at, at)
+
+
+def _retry_after(outcome: Outcome) -> int | None:
+    if outcome.status not in RETRY_AFTER_STATUSES:
+        return None
+    for name, value in outcome.headers:
+        if name.lower() == "retry-after":
+            return retry_after(value, outcome.sent_at)
+    return None
 
 
 def _after_failed_resend(call: DueCall, retries: int) -> Transition:

@@ -178,8 +178,8 @@ class CallRows:
             # out (it stalled) finds its calls taken back and their attempt recorded.
             self._db.executemany(
                 "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
-                " trigger, response_status, error) SELECT id, attempts_count + 1, ?, ?, ?, ?, ?"
-                " FROM webhook_calls WHERE id = ? AND claimed_by = ?",
+                " trigger, response_status, error, retry_after) SELECT id, attempts_count + 1,"
+                " ?, ?, ?, ?, ?, ? FROM webhook_calls WHERE id = ? AND claimed_by = ?",
                 batch.attempts,
             )
             self._db.executemany(
@@ -303,14 +303,16 @@ class CallRows:
             return []
         ids = [row[0] for row in rows]
         attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
-        for call_id, sent_at, duration_ms, trigger, status, error in self._db.rows(
-            "SELECT call_id, sent_at, duration_ms, trigger, response_status, error"
+        for call_id, sent_at, duration_ms, trigger, status, error, wait in self._db.rows(
+            "SELECT call_id, sent_at, duration_ms, trigger, response_status, error, retry_after"
             f" FROM webhook_call_attempts WHERE call_id IN ({','.join('?' * len(ids))})"
             " ORDER BY call_id, number",
             ids,
         ):
             attempts[call_id].append(
-                Attempt(from_epoch(sent_at), duration_ms, AttemptTrigger(trigger), status, error)
+                Attempt(
+                    from_epoch(sent_at), duration_ms, AttemptTrigger(trigger), status, error, wait
+                )
             )
         return [_webhook_call(row, attempts[row[0]]) for row in rows]
 
@@ -357,6 +359,7 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
             str(call.trigger),
             outcome.status,
             outcome.error,
+            transition.retry_after,
             call_id,
             owner,
         )

@@ -97,6 +97,7 @@ SQLITE: tuple[str, ...] = (
     ALTER TABLE webhook_calls ADD COLUMN claimed_at REAL;
     ALTER TABLE webhook_calls ADD COLUMN lease_until REAL;
     ALTER TABLE webhook_calls ADD COLUMN attempts_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE webhook_call_attempts ADD COLUMN retry_after INTEGER;
     UPDATE webhook_calls SET attempts_count = (
         SELECT COUNT(*) FROM webhook_call_attempts a WHERE a.call_id = webhook_calls.id
     );
@@ -168,6 +169,7 @@ POSTGRES: tuple[str, ...] = (
         trigger TEXT NOT NULL,
         response_status INTEGER,
         error TEXT,
+        retry_after INTEGER,
         PRIMARY KEY (call_id, number)
     );
     CREATE TABLE content_environments (

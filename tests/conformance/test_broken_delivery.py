@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+import reference.calls
 import reference.delivery
 import reference.sender
 from reference.calls import AttemptTrigger, DueCall, Transition, next_state
@@ -29,7 +30,7 @@ from tests.conformance.servers import failing_cases, served, swap_sender
 classify = reference.sender._classify
 
 #: Every RTY case but RTY-005, which waits out the whole schedule when it passes.
-RTY_BUT_FULL_SCHEDULE = ("RTY-001", "RTY-002", "RTY-003", "RTY-004")
+RTY_BUT_FULL_SCHEDULE = ("RTY-001", "RTY-002", "RTY-003", "RTY-004", "RTY-006", "RTY-007")
 
 
 class HangUpSender(Sender):
@@ -303,3 +304,13 @@ def test_one_exchange_at_a_time_fails_the_hung_receiver_case(tmp_path: Path) -> 
     with served(tmp_path / "one-at-a-time.db", one_at_a_time) as url:
         failing = failing_cases(url, tmp_path / "report", "ISO-001")
     assert set(failing) == {"ISO-001"}
+
+
+def test_ignoring_retry_after_fails_the_retry_after_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wrong: the schedule alone decides (SPEC §8: a 429 or 503's Retry-After holds).
+    monkeypatch.setattr(reference.calls, "_retry_after", lambda outcome: None)
+    with served(tmp_path / "no-retry-after.db") as url:
+        failing = failing_cases(url, tmp_path / "report", "RTY-006", "RTY-007")
+    assert failing == {"RTY-006": "non-strict", "RTY-007": "non-strict"}
