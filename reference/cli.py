@@ -78,6 +78,13 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a claimed call stays with its process before another may send it"
         " (default 30; more than the 5 s deadline)",
     )
+    parser.add_argument(
+        "--signing-secret-grace",
+        type=float,
+        metavar="SECONDS",
+        help="how long a webhook's previous signing secret still signs after it changed"
+        " (default 86400)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -87,6 +94,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         site_id=args.site_id,
         retry_scale=args.retry_scale,
         claim_lease=args.claim_lease,
+        signing_secret_grace=args.signing_secret_grace,
     )
 
 

@@ -58,10 +58,12 @@ class Delivery:
         max_in_flight: int,
         max_in_flight_per_webhook: int,
         lease: float,
+        secret_grace: float = 86400.0,
     ) -> None:
         self._store = store
         self._sender = sender
         self._lease = lease
+        self._secret_grace = secret_grace
         self._idle_recheck = SHARED_POLL if store.shared else IDLE_RECHECK
         self._stopping = False
         self._unsent: list[DueCall] = []  # claimed, not started when the stop came
@@ -259,11 +261,14 @@ class Delivery:
     async def _send(self, call: DueCall, webhook: Webhook) -> Completion:
         # SPEC §5: 0 on the first attempt; the n-th automatic retry says n.
         retries = call.attempted_auto_retries_count + (call.trigger is AttemptTrigger.AUTO_RETRY)
+        now = self._clock()
         context = CallContext(
             call_id=call.id,
             site_id=self._store.site_id,
             attempted_auto_retries_count=retries,
             user_agent=self._user_agent,
+            timestamp=int(now.timestamp()),
+            signing_secrets=webhook.signing_secrets(now, self._secret_grace),
         )
         try:
             request = build_request(call.event, webhook, context)

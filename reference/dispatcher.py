@@ -80,6 +80,7 @@ class Dispatcher:
             max_in_flight=settings.max_in_flight,
             max_in_flight_per_webhook=settings.max_in_flight_per_webhook,
             lease=settings.claim_lease,
+            secret_grace=settings.signing_secret_grace,
         )
         self.content = Content(self, clock=clock, cache_tag_window=settings.cache_tag_window)
         self._worker: asyncio.Task[None] | None = None
@@ -242,7 +243,10 @@ class Dispatcher:
         return await self.store.transaction(lambda tx: tx.webhooks.create(attributes, now))
 
     async def update_webhook(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
-        return await self.store.transaction(lambda tx: tx.webhooks.update(webhook_id, attributes))
+        now = self.clock()
+        return await self.store.transaction(
+            lambda tx: tx.webhooks.update(webhook_id, attributes, now)
+        )
 
     async def delete_webhook(self, webhook_id: str) -> Webhook:
         return await self.store.transaction(lambda tx: tx.webhooks.delete(webhook_id))

@@ -10,6 +10,7 @@ from typing import Any
 
 from reference.events import Event
 from reference.sender import OutgoingRequest
+from reference.signatures import signed_headers
 from reference.templates import render_template
 from reference.webhooks import Webhook
 
@@ -31,6 +32,10 @@ class CallContext:
     site_id: str
     attempted_auto_retries_count: int
     user_agent: str
+    timestamp: int = 0
+    """The attempt's Unix seconds (`webhook-timestamp` of a signed call)."""
+    signing_secrets: tuple[str, ...] = ()
+    """The secrets that sign this attempt, the current one first; none: unsigned."""
 
 
 def dumps(value: Any) -> str:
@@ -73,7 +78,10 @@ def build_request(event: Event, webhook: Webhook, call: CallContext) -> Outgoing
     else:
         body = render_template(webhook.custom_payload, payload)
     url = render_template(webhook.url, payload) if "{{" in webhook.url else webhook.url
-    return OutgoingRequest(url=url, headers=_headers(event, webhook, call), body=body.encode())
+    data = body.encode()
+    # Signed calls (beyond DatoCMS) end with the three Standard Webhooks headers.
+    signature = signed_headers(call.signing_secrets, call.call_id, call.timestamp, data)
+    return OutgoingRequest(url=url, headers=_headers(event, webhook, call) + signature, body=data)
 
 
 def _headers(event: Event, webhook: Webhook, call: CallContext) -> tuple[tuple[str, str], ...]:

@@ -26,6 +26,8 @@ class Settings:
     120 ms). `site_id` None keeps the one stored in the database (or generates
     one on first start). `claim_lease` is how long a claimed call stays with
     its process: after it, another process may send it (SPEC §8).
+    `signing_secret_grace` is how long, in seconds, a webhook's previous signing
+    secret still signs its calls after the secret changed.
     """
 
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -42,6 +44,7 @@ class Settings:
     user_agent: str = field(default_factory=lambda: f"datocms-webhooks/{_version()}")
     cache_tag_window: float = 1.0
     claim_lease: float = 30.0
+    signing_secret_grace: float = 86400.0
 
     def __post_init__(self) -> None:
         if not self.api_token:
@@ -65,6 +68,11 @@ class Settings:
             )
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
+        if not (math.isfinite(self.signing_secret_grace) and self.signing_secret_grace >= 0):
+            raise ConfigurationError(
+                "signing_secret_grace must be a number of seconds >= 0,"
+                f" got {self.signing_secret_grace!r}"
+            )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -79,6 +87,10 @@ class Settings:
             values["site_id"] = env["WEBHOOKS_SITE_ID"]
         if env.get("WEBHOOKS_CLAIM_LEASE"):
             values["claim_lease"] = _float("WEBHOOKS_CLAIM_LEASE", env["WEBHOOKS_CLAIM_LEASE"])
+        if env.get("WEBHOOKS_SIGNING_SECRET_GRACE"):
+            values["signing_secret_grace"] = _float(
+                "WEBHOOKS_SIGNING_SECRET_GRACE", env["WEBHOOKS_SIGNING_SECRET_GRACE"]
+            )
         if env.get("WEBHOOKS_RETRY_SCALE"):
             values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reference.exceptions import TemplateSyntaxError, ValidationError
+from reference.signatures import SIGNATURE_HEADERS, secret_key
 from reference.templates import check_template
 from reference.triggers import Trigger, parse_triggers
 
@@ -38,11 +39,14 @@ ATTRIBUTES: Mapping[str, bool] = {
     "payload_api_version": False,
     "nested_items_in_payload": False,
     "auto_retry": False,
+    "signing_secret": False,
 }
 
-# SPEC §5: custom headers may not replace these (Authorization too, with basic auth set).
+# SPEC §5: custom headers may not replace these (Authorization too, with basic auth set),
+# nor the signature's (SPEC §5, signatures).
 PROTECTED_HEADERS = frozenset(
     {"x-site-id", "x-webhook-id", "x-environment", "content-length", "host", "transfer-encoding"}
+    | set(SIGNATURE_HEADERS)
 )
 MAX_HEADERS = 50
 MAX_URL_LENGTH = 2048
@@ -67,7 +71,11 @@ class Webhook:
     payload_api_version: str = "3"
     nested_items_in_payload: bool = False
     auto_retry: bool = True
+    signing_secret: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    previous_signing_secret: str | None = None
+    """The secret before the last change; it signs too until the grace period ends."""
+    signing_secret_changed_at: datetime | None = None
 
     @property
     def has_basic_auth(self) -> bool:
@@ -84,11 +92,31 @@ class Webhook:
         _check_headers_against_auth(webhook)
         return webhook
 
-    def updated(self, attributes: Mapping[str, Any]) -> Webhook:
-        """This webhook with the given attributes changed (a partial update)."""
-        webhook = replace(self, **parse_attributes(attributes))
+    def updated(self, attributes: Mapping[str, Any], now: datetime) -> Webhook:
+        """This webhook with the given attributes changed (a partial update). A new
+        signing secret keeps the one it replaces as the previous one, from `now`."""
+        values = parse_attributes(attributes)
+        webhook = replace(self, **values)
+        secret = values.get("signing_secret", self.signing_secret)
+        if secret != self.signing_secret:
+            rotated = self.signing_secret is not None and secret is not None
+            webhook = replace(
+                webhook,
+                previous_signing_secret=self.signing_secret if rotated else None,
+                signing_secret_changed_at=now if rotated else None,
+            )
         _check_headers_against_auth(webhook)
         return webhook
+
+    def signing_secrets(self, now: datetime, grace: float) -> tuple[str, ...]:
+        """The secrets that sign a call sent at `now`: the current one, then the previous
+        one while less than `grace` seconds have passed since the change."""
+        if self.signing_secret is None:
+            return ()
+        previous, changed = self.previous_signing_secret, self.signing_secret_changed_at
+        if previous is not None and changed is not None and (now - changed).total_seconds() < grace:
+            return (self.signing_secret, previous)
+        return (self.signing_secret,)
 
     def attributes(self) -> dict[str, Any]:
         """The API attributes, in the order of SPEC §2."""
@@ -104,7 +132,33 @@ class Webhook:
             "payload_api_version": self.payload_api_version,
             "nested_items_in_payload": self.nested_items_in_payload,
             "auto_retry": self.auto_retry,
+            "signing_secret": self.signing_secret,
         }
+
+    def stored(self) -> dict[str, Any]:
+        """What the store keeps: the API attributes and the rotation state."""
+        changed = self.signing_secret_changed_at
+        return {
+            **self.attributes(),
+            "previous_signing_secret": self.previous_signing_secret,
+            "signing_secret_changed_at": None if changed is None else changed.isoformat(),
+        }
+
+    @classmethod
+    def from_stored(
+        cls, webhook_id: str, stored: Mapping[str, Any], created_at: datetime
+    ) -> Webhook:
+        """A webhook as `stored()` kept it."""
+        values = dict(stored)
+        previous = values.pop("previous_signing_secret", None)
+        changed = values.pop("signing_secret_changed_at", None)
+        return cls(
+            id=webhook_id,
+            created_at=created_at,
+            previous_signing_secret=previous,
+            signing_secret_changed_at=None if changed is None else datetime.fromisoformat(changed),
+            **parse_attributes(values),
+        )
 
 
 def parse_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,6 +273,18 @@ def _boolean(name: str) -> Any:
     return parse
 
 
+def _signing_secret(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("signing_secret", f"must be a string or null, got {_kind(value)}")
+    try:
+        secret_key(value)
+    except ValueError as exc:
+        raise ValidationError("signing_secret", str(exc)) from None
+    return value
+
+
 def _payload_api_version(value: object) -> str:
     if not isinstance(value, str) or value not in PAYLOAD_API_VERSIONS:
         raise ValidationError("payload_api_version", f'must be "1", "2" or "3", got {value!r}')
@@ -237,6 +303,7 @@ _PARSERS: Mapping[str, Any] = {
     "payload_api_version": _payload_api_version,
     "nested_items_in_payload": _boolean("nested_items_in_payload"),
     "auto_retry": _boolean("auto_retry"),
+    "signing_secret": _signing_secret,
 }
 
 

@@ -80,7 +80,8 @@ class WebhookRows(Protocol):
 
     def create(self, attributes: Mapping[str, Any], now: datetime) -> Webhook: ...
 
-    def update(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook: ...
+    def update(self, webhook_id: str, attributes: Mapping[str, Any], now: datetime) -> Webhook:
+        """Change some attributes; a new signing secret keeps the previous one from `now`."""
 
     def delete(self, webhook_id: str) -> Webhook:
         """Delete the webhook; its unanswered calls fail and stay in the log."""

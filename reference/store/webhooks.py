@@ -18,7 +18,7 @@ from typing import Any
 from reference.exceptions import NotFoundError, ValidationError
 from reference.store.database import Database
 from reference.timefmt import from_epoch, to_epoch
-from reference.webhooks import Webhook, parse_attributes
+from reference.webhooks import Webhook
 
 __all__ = ["WebhookRows"]
 
@@ -56,9 +56,9 @@ class WebhookRows:
             self._write(webhook, insert=True)
             return webhook
 
-    def update(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
+    def update(self, webhook_id: str, attributes: Mapping[str, Any], now: datetime) -> Webhook:
         with self._db.transaction():
-            webhook = self.get(webhook_id).updated(attributes)
+            webhook = self.get(webhook_id).updated(attributes, now)
             self._write(webhook, insert=False)
             return webhook
 
@@ -83,7 +83,7 @@ class WebhookRows:
         )
         if clash is not None:
             raise _name_taken(webhook)
-        attributes = json.dumps(webhook.attributes(), separators=(",", ":"))
+        attributes = json.dumps(webhook.stored(), separators=(",", ":"))
         try:
             if insert:
                 self._db.execute(
@@ -117,5 +117,4 @@ def _name_taken(webhook: Webhook) -> ValidationError:
 
 def _webhook(row: tuple[int, str, float]) -> Webhook:
     webhook_id, attributes, created_at = row
-    values = parse_attributes(json.loads(attributes))
-    return Webhook(id=str(webhook_id), created_at=from_epoch(created_at), **values)
+    return Webhook.from_stored(str(webhook_id), json.loads(attributes), from_epoch(created_at))

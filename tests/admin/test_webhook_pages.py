@@ -55,6 +55,7 @@ async def test_create_through_the_form(signed_in: Admin) -> None:
         "payload_api_version": "3",
         "nested_items_in_payload": False,
         "auto_retry": True,
+        "signing_secret": None,
     }
     assert "Webhook “Search index” saved." in (await signed_in.get("/admin/webhooks")).text
 

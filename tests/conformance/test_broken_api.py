@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,10 @@ def test_a_put_that_resets_the_headers_fails_the_crud_case(
 ) -> None:
     updated = Webhook.updated
 
-    def resetting_headers(self: Webhook, attributes: Mapping[str, Any]) -> Webhook:
+    def resetting_headers(self: Webhook, attributes: Mapping[str, Any], now: datetime) -> Webhook:
         """Wrong: headers not given in a PUT fall back to `{}` instead of the stored
         ones (SPEC §2: PUT is partial, only the attributes given change)."""
-        return updated(self, {"headers": {}, **attributes})
+        return updated(self, {"headers": {}, **attributes}, now)
 
     monkeypatch.setattr(Webhook, "updated", resetting_headers)
     with served(tmp_path / "reset-headers.db") as url:
@@ -156,7 +157,7 @@ def save_one_by_one(dispatcher: Dispatcher) -> None:
         return webhook
 
     def save_one(tx: Transaction, webhook_id: str, attributes: dict[str, Any]) -> Webhook:
-        return tx.webhooks.update(webhook_id, attributes)
+        return tx.webhooks.update(webhook_id, attributes, dispatcher.clock())
 
     dispatcher.update_webhook = update_webhook  # type: ignore[method-assign]
 

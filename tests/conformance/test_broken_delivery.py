@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -139,11 +140,9 @@ def auto_retry_ignored(
     return next_state(call, outcome, auto_retry=True, schedule=schedule)
 
 
-def count_always_zero(
-    *, call_id: str, site_id: str, attempted_auto_retries_count: int, user_agent: str
-) -> CallContext:
+def count_always_zero(**fields: Any) -> CallContext:
     """Wrong: the payload always says 0 retries (SPEC §5: the n-th retry says n)."""
-    return CallContext(call_id, site_id, 0, user_agent)
+    return CallContext(**{**fields, "attempted_auto_retries_count": 0})
 
 
 def settings_as_made(dispatcher: Dispatcher) -> None:

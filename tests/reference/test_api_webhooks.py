@@ -105,6 +105,9 @@ async def test_malformed_documents(
         ),
         ({"colour": "red"}, "colour"),
         ({"payload_api_version": "9"}, "payload_api_version"),
+        ({"signing_secret": "whsec_c2hvcnQ="}, "signing_secret"),
+        ({"signing_secret": "hunter2"}, "signing_secret"),
+        ({"headers": {"webhook-signature": "v1,forged"}}, "headers"),
     ],
 )
 async def test_invalid_attributes_are_422_and_change_nothing(

@@ -97,7 +97,7 @@ def test_authorization_header_is_refused_only_with_basic_auth() -> None:
     assert info.value.field == "headers"
     webhook = Webhook.create("1", bearer, NOW)
     with pytest.raises(ValidationError):
-        webhook.updated({"http_basic_user": "u", "http_basic_password": "p"})
+        webhook.updated({"http_basic_user": "u", "http_basic_password": "p"}, NOW)
 
 
 def test_custom_headers_may_replace_other_defaults() -> None:
@@ -112,7 +112,7 @@ def test_templated_urls_are_accepted() -> None:
 
 def test_update_is_partial() -> None:
     webhook = Webhook.create("1", webhook_attributes(), NOW)
-    changed = webhook.updated({"enabled": False})
+    changed = webhook.updated({"enabled": False}, NOW)
     assert changed.enabled is False
     assert changed.attributes() | {"enabled": True} == webhook.attributes()
 
