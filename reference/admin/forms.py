@@ -66,6 +66,7 @@ class WebhookForm:
     payload_api_version: str = "3"
     nested_items_in_payload: bool = False
     auto_retry: bool = True
+    signing_secret: str = ""
     headers: list[HeaderRow] = field(default_factory=list)
     triggers: list[TriggerRow] = field(default_factory=list)
 
@@ -81,6 +82,7 @@ class WebhookForm:
             payload_api_version=webhook.payload_api_version,
             nested_items_in_payload=webhook.nested_items_in_payload,
             auto_retry=webhook.auto_retry,
+            signing_secret=webhook.signing_secret or "",
             headers=[HeaderRow(n, v) for n, v in webhook.headers.items()],
             triggers=[
                 TriggerRow(
@@ -106,6 +108,7 @@ class WebhookForm:
             payload_api_version=version if version in PAYLOAD_API_VERSIONS else "3",
             nested_items_in_payload="nested_items_in_payload" in form,
             auto_retry="auto_retry" in form,
+            signing_secret=_text(form, "signing_secret").strip(),
             headers=[
                 HeaderRow(_text(form, f"header-{i}-name").strip(), _text(form, f"header-{i}-value"))
                 for i in range(_count(form, "header_rows", MAX_HEADER_ROWS))
@@ -145,6 +148,7 @@ class WebhookForm:
             "payload_api_version": self.payload_api_version,
             "nested_items_in_payload": self.nested_items_in_payload,
             "auto_retry": self.auto_retry,
+            "signing_secret": self.signing_secret or None,
         }
         # The password is never shown back: left empty on an edit, the saved one stays.
         if user is None:

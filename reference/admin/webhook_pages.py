@@ -17,6 +17,7 @@ from reference.admin.session import flash
 from reference.dispatcher import Dispatcher
 from reference.exceptions import ConflictError, ValidationError
 from reference.matrix import MATRIX
+from reference.signatures import generate_secret
 from reference.store import CallQuery
 from reference.webhooks import Webhook
 
@@ -58,6 +59,9 @@ def webhook_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
         if action == "add_trigger":
             form.triggers.append(TriggerRow())
             return _form_page(request, form, existing, focus="triggers")
+        if action == "generate_secret":  # shown in the form, saved with it
+            form.signing_secret = generate_secret()
+            return _form_page(request, form, existing, focus="signing_secret")
         if action == "preview":
             event = posted.get("preview_event")
             return _form_page(request, form, existing, preview_event=str(event), focus="preview")

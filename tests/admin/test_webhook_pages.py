@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.admin.conftest import WEBHOOK, Admin, form_for
@@ -140,3 +142,22 @@ async def test_an_unknown_webhook_is_404(signed_in: Admin) -> None:
     response = await signed_in.get("/admin/webhooks/99")
     assert response.status_code == 404
     assert "not found" in response.text
+
+
+async def test_the_form_generates_a_signing_secret_and_saves_it(signed_in: Admin) -> None:
+    page = await signed_in.post("/admin/webhooks/new", form_for(action="generate_secret"))
+    assert page.status_code == 200
+    found = re.search(r'name="signing_secret" value="(whsec_[^"]+)"', page.text)
+    assert found is not None, "the form shows a new secret"
+    secret = found.group(1)
+    assert await signed_in.dispatcher.list_webhooks() == []  # not saved yet
+    saved = await signed_in.post("/admin/webhooks/new", form_for(signing_secret=secret))
+    assert saved.status_code == 303
+    [webhook] = await signed_in.dispatcher.list_webhooks()
+    assert webhook.signing_secret == secret
+    refused = await signed_in.post(
+        f"/admin/webhooks/{webhook.id}", form_for(signing_secret="whsec_short")
+    )
+    assert refused.status_code == 422
+    assert "signing_secret-error" in refused.text
+    assert (await signed_in.dispatcher.get_webhook(webhook.id)).signing_secret == secret
