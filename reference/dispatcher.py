@@ -157,11 +157,11 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if not await self.delivery.drain(max(0.0, deadline - loop.time())):
-                return False
+            # Tags first: once none is left, the invalidate that took the last ones is
+            # already stored as a call, which draining delivery then waits for.
             pending = await self.store.transaction(lambda tx: tx.content.oldest_tag_at())
             if pending is None:
-                return True
+                return await self.delivery.drain(max(0.0, deadline - loop.time()))
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.01)
