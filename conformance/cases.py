@@ -31,7 +31,20 @@ SHOULD: Final = Level.SHOULD
 MAY: Final = Level.MAY
 
 #: The families, in the order of the summary.
-FAMILIES: Final = ("API", "TRG", "HDR", "PAY", "TPL", "TMO", "OUT", "RTY", "RSD", "LOG", "ISO")
+FAMILIES: Final = (
+    "API",
+    "TRG",
+    "HDR",
+    "PAY",
+    "TPL",
+    "TMO",
+    "OUT",
+    "RTY",
+    "RSD",
+    "LOG",
+    "ISO",
+    "SIG",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,13 @@ from receiver.recording import OUTCOMES, RecordedRequest, RequestLog
 from receiver.scripts import ScriptBook, load_script
 from receiver.server import MockReceiver
 from receiver.settings import Settings
+from receiver.signatures import SIGNATURES
 
 __all__ = [
     "FAULTS",
     "OUTCOMES",
     "PARAMETERS",
+    "SIGNATURES",
     "Behaviour",
     "BehaviourError",
     "ConfigurationError",

@@ -3,7 +3,8 @@
 A behaviour comes from the query string of the request itself
 (``?status=503&delay=0.2``) or from a script step (``{"status": 503, "delay":
 0.2}``). Both are read through one table, `PARAMETERS`; the faults that only a
-raw socket can produce are the table `FAULTS`.
+raw socket can produce are the table `FAULTS`. A behaviour with a `secret` also
+checks the request's Standard Webhooks signature (`receiver.signatures`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from receiver.exceptions import BehaviourError
 from receiver.recording import Outcome
+from receiver.signatures import SignatureCheck, parse_secret
 
 __all__ = [
     "CLOSE_POINTS",
@@ -90,11 +92,21 @@ class Behaviour:
     close: CloseAt | None = None
     huge: int | None = None
     fault: str | None = None
+    secret: bytes | None = None
+    """The key of a Standard Webhooks secret: check the request's signature (record only)."""
 
     @property
     def needs_raw_socket(self) -> bool:
         """Whether only the fault listener can play this (uvicorn writes the head at once)."""
         return self.fault is not None or self.dribble in ("status", "headers")
+
+    def signature_check(
+        self, headers: Iterable[tuple[str, str]], now: float
+    ) -> SignatureCheck | None:
+        """The check of a request's signature, to feed its body; None without a `secret`."""
+        if self.secret is None:
+            return None
+        return SignatureCheck(self.secret, headers, now)
 
     @property
     def body_size(self) -> int:
@@ -278,6 +290,15 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def _secret(name: str, value: object) -> bytes:
+    if not isinstance(value, str):
+        raise _bad(name, "a secret 'whsec_<base64>'", value)
+    try:
+        return parse_secret(value)
+    except ValueError as exc:
+        raise BehaviourError(name, f"{exc}, got {value!r}") from None
+
+
 def _size(name: str, value: object) -> int:
     size = parse_size(value) if isinstance(value, str) else value
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_HUGE:
@@ -300,6 +321,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("close", _choice(CLOSE_POINTS), "close the connection after this point", "mid-body"),
     Parameter("huge", _size, "a body of this size, streamed in constant memory", "300MiB"),
     Parameter("fault", _choice(FAULTS), "a raw-socket fault (fault listener only)", "reset"),
+    Parameter(
+        "secret",
+        _secret,
+        "a Standard Webhooks secret `whsec_...`: check and record the request's signature",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ),
 )
 _BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
 

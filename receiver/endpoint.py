@@ -1,6 +1,7 @@
 """The endpoint: the ASGI app behind every path outside ``/_receiver``.
 
-It reads the request, records it, then plays the behaviour that the script or
+It reads the request (checking its signature as the body streams in, when the
+behaviour has a `secret`), records it, then plays the behaviour that the script or
 the query string asks for, while it watches for the sender hanging up
 (``http.disconnect``, whose time is the abandon time) and for the receiver
 stopping.
@@ -19,6 +20,7 @@ from receiver.exceptions import BehaviourError
 from receiver.recording import Outcome, RecordedRequest, RequestLog
 from receiver.scripts import ScriptBook
 from receiver.shutdown import Shutdown
+from receiver.signatures import SignatureCheck
 
 __all__ = ["Endpoint"]
 
@@ -28,8 +30,13 @@ _RAW_ONLY = (
 )
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, int, bool]:
-    """The body up to `limit` bytes, its full size, and whether it arrived whole."""
+async def _read_body(
+    receive: Receive, limit: int, check: SignatureCheck | None
+) -> tuple[bytes, int, bool]:
+    """The body up to `limit` bytes, its full size, and whether it arrived whole.
+
+    `check` sees every byte of the body, kept or not.
+    """
     kept = bytearray()
     size = 0
     while True:
@@ -38,6 +45,8 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, int, bool]:
             return bytes(kept), size, False
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
+        if check is not None:
+            check.update(chunk)
         kept += chunk[: max(limit - len(kept), 0)]
         if not message.get("more_body", False):
             return bytes(kept), size, True
@@ -155,15 +164,19 @@ class Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         received_at = self.clock()
-        body, size, complete = await _read_body(receive, self.log.body_limit)
         method: str = scope["method"]
         path: str = scope["path"]
         query = scope["query_string"].decode("latin-1")
+        headers = tuple(
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+        )
         error: BehaviourError | None = None
         try:
             behaviour, step = self.scripts.behaviour_for(method, path, query)
         except BehaviourError as exc:
             behaviour, step, error = Behaviour(), None, exc
+        check = None if self.log.lean else behaviour.signature_check(headers, received_at)
+        body, size, complete = await _read_body(receive, self.log.body_limit, check)
         if error is None and behaviour.needs_raw_socket:
             field = "fault" if behaviour.fault else "dribble"
             error = BehaviourError(field, _RAW_ONLY)
@@ -177,16 +190,14 @@ class Endpoint:
                 method=method,
                 path=path,
                 query=query,
-                headers=tuple(
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in scope["headers"]
-                ),
+                headers=headers,
                 body=body,
                 body_size=size,
                 body_truncated=size > len(body),
                 client=client_address,
                 received_at=received_at,
                 script_step=step,
+                signature=check.result() if check is not None else None,
             )
         )
         if not complete:

@@ -279,12 +279,15 @@ class FaultListener:
         except BehaviourError as exc:
             behaviour, step, error = Behaviour(status=400), None, exc
         body, size, complete = bytearray(), 0, True
+        check = None if self.log.lean else behaviour.signature_check(head.headers, received_at)
         if behaviour.fault != "no-read":
             if (head.header("expect") or "").lower() == "100-continue":
                 await asyncio.get_running_loop().sock_sendall(sock, CONTINUE)
             try:
                 async for data in reader.body(head):
                     size += len(data)
+                    if check is not None:
+                        check.update(data)
                     body += data[: max(self.log.body_limit - len(body), 0)]
             except EOFError:
                 complete = False
@@ -305,6 +308,7 @@ class FaultListener:
                 client=_client(sock),
                 received_at=received_at,
                 script_step=step,
+                signature=check.result() if check is not None else None,
             )
         )
         if not complete:

@@ -22,6 +22,7 @@ from receiver.exceptions import ScriptError, WaitTimeout
 from receiver.recording import OUTCOMES, RecordedRequest, RequestLog
 from receiver.scripts import ScriptBook, parse_route, parse_routes
 from receiver.shutdown import Shutdown
+from receiver.signatures import SIGNATURES
 
 __all__ = ["MAX_WAIT", "Inspection"]
 
@@ -196,5 +197,6 @@ class Inspection:
                 "parameters": {p.name: p.summary for p in PARAMETERS},
                 "faults": {name: fault.description for name, fault in FAULTS.items()},
                 "outcomes": dict(OUTCOMES),
+                "signatures": dict(SIGNATURES),
             }
         )

@@ -17,6 +17,7 @@ from typing import Literal, TypedDict
 
 from receiver.clock import Clock, system_clock
 from receiver.exceptions import WaitTimeout
+from receiver.signatures import Signature
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -67,6 +68,7 @@ class RecordedRequestJSON(TypedDict):
     outcome: Outcome
     status: int | None
     script_step: int | None
+    signature: Signature | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class RecordedRequest:
     outcome: Outcome = "pending"
     status: int | None = None
     script_step: int | None = None
+    signature: Signature | None = None
+    """The Standard Webhooks signature check (`receiver.signatures`); None: no `secret` asked."""
 
     @property
     def done(self) -> bool:
@@ -136,6 +140,7 @@ class RecordedRequest:
             "outcome": self.outcome,
             "status": self.status,
             "script_step": self.script_step,
+            "signature": self.signature,
         }
 
 

@@ -26,7 +26,7 @@ async def test_list_filter_and_clear(mock_receiver: MockReceiver) -> None:
         assert set(first) == {
             "seq", "connection", "listener", "method", "path", "query", "headers", "body",
             "body_encoding", "body_size", "body_truncated", "client", "received_at",
-            "answered_at", "abandoned_at", "outcome", "status", "script_step",
+            "answered_at", "abandoned_at", "outcome", "status", "script_step", "signature",
         }  # fmt: skip
         since = (await client.get("/_receiver/requests?since=2")).json()
         assert [r["seq"] for r in since["requests"]] == [3]
@@ -156,3 +156,4 @@ async def test_info_names_the_fault_listener(mock_receiver: MockReceiver) -> Non
     assert info["fault_url"] == mock_receiver.fault_url
     assert set(info["faults"]) == {"close", "reset", "garbage", "no-read"}
     assert "dribble" in info["parameters"]
+    assert set(info["signatures"]) == {"valid", "missing", "invalid", "stale"}
