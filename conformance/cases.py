@@ -44,6 +44,7 @@ FAMILIES: Final = (
     "LOG",
     "ISO",
     "SIG",
+    "DST",
 )
 
 

@@ -49,6 +49,8 @@ class Attempt:
     retry_after: int | None = None
     """Seconds the receiver asked to wait (`Retry-After` on a 429 or 503) when that put
     the next retry later than the schedule's."""
+    error_detail: str | None = None
+    """One human-readable line on why the attempt failed, beside `error`."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class Attempt:
             "trigger": str(self.trigger),
             "response_status": self.response_status,
             "error": self.error,
+            "error_detail": self.error_detail,
             "retry_after": self.retry_after,
         }
 

@@ -79,6 +79,19 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
         " (default 30; more than the 5 s deadline)",
     )
     parser.add_argument(
+        "--public-destinations-only",
+        action="store_true",
+        default=None,
+        help="refuse calls to loopback, private, CGNAT and unique-local addresses too"
+        " (link-local, multicast and reserved ones are always refused)",
+    )
+    parser.add_argument(
+        "--allow-destination",
+        action="append",
+        metavar="CIDR",
+        help="allow calls to this range despite the rules above (repeatable)",
+    )
+    parser.add_argument(
         "--signing-secret-grace",
         type=float,
         metavar="SECONDS",
@@ -95,6 +108,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         retry_scale=args.retry_scale,
         claim_lease=args.claim_lease,
         signing_secret_grace=args.signing_secret_grace,
+        public_destinations_only=args.public_destinations_only,
+        allowed_destinations=tuple(args.allow_destination) if args.allow_destination else None,
     )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.types import ASGIApp
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp
 from reference.calls import WebhookCall
 from reference.content import Content
 from reference.delivery import Delivery
+from reference.destinations import BlockedDestination
 from reference.events import Event
 from reference.exceptions import NotFoundError, ValidationError
 from reference.retries import RetrySchedule
@@ -70,6 +72,7 @@ class Dispatcher:
             max_response_bytes=settings.max_response_bytes,
             transport=transport,
             clock=clock,
+            policy=settings.destination_policy,
         )
         self.delivery = Delivery(
             self.store,
@@ -240,13 +243,32 @@ class Dispatcher:
 
     async def create_webhook(self, attributes: Mapping[str, Any]) -> Webhook:
         now = self.clock()
+        self._check_destination(attributes)
         return await self.store.transaction(lambda tx: tx.webhooks.create(attributes, now))
 
     async def update_webhook(self, webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
         now = self.clock()
+        self._check_destination(attributes)
         return await self.store.transaction(
             lambda tx: tx.webhooks.update(webhook_id, attributes, now)
         )
+
+    def _check_destination(self, attributes: Mapping[str, Any]) -> None:
+        """SPEC §8: a URL at a literal address the policy refuses is refused when saved
+        (a URL with Mustache tags, or a name, is checked when a call is sent)."""
+        url = attributes.get("url")
+        if not isinstance(url, str) or "{{" in url:
+            return
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            return  # not a URL: the webhook's own checks say so
+        if host is None:
+            return
+        try:
+            self.settings.destination_policy.check_host(host)
+        except BlockedDestination as exc:
+            raise ValidationError("url", str(exc)) from None
 
     async def delete_webhook(self, webhook_id: str) -> Webhook:
         return await self.store.transaction(lambda tx: tx.webhooks.delete(webhook_id))

@@ -25,19 +25,21 @@ import asyncio
 import functools
 import ipaddress
 import re
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import aiohttp
 import httpx
 import yarl
 from aiohttp import http_exceptions
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
 
+from reference.destinations import BlockedDestination, DestinationPolicy, PolicyResolver
 from reference.exceptions import ConfigurationError
 
 __all__ = [
@@ -113,15 +115,13 @@ class Outcome:
     error: str | None
     sent_at: datetime
     duration_ms: int
+    error_detail: str | None = None
+    """One human-readable line on why the attempt failed, beside `error`."""
 
     @property
     def ok(self) -> bool:
         """SPEC §8: success is a complete `2xx` answer."""
         return self.error is None and self.status is not None and 200 <= self.status < 300
-
-
-class _Blocked(Exception):
-    """The destination is refused before connecting."""
 
 
 class _Unsendable(Exception):
@@ -153,15 +153,17 @@ class Sender:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = _utc_now,
         max_connections_per_origin: int = 64,
-        blocked_networks: tuple[IPNetwork, ...] = (),
+        policy: DestinationPolicy | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         """Configure the sender; nothing is opened until the first `send`.
 
         `transport`, when given, serves every origin (a test seam such as
         `httpx.MockTransport`); `aclose()` closes it, as `httpx.AsyncClient`
-        would. `blocked_networks` refuses destinations whose literal or resolved
-        address falls inside one of them. The name is resolved again when
-        connecting, so a name that changes its answer in between is not caught.
+        would. `policy` says which addresses may be connected to (SPEC §8,
+        destinations): a literal address is checked before anything else, a
+        name once `resolver` (aiohttp's default one unless given) has resolved
+        it, and only the addresses checked are connected to.
         """
         if not deadline > 0:
             raise ConfigurationError(f"deadline must be positive, got {deadline!r}")
@@ -183,7 +185,8 @@ class Sender:
         self._connect_timeout = connect_timeout
         self._clock = clock
         self._per_origin = max_connections_per_origin
-        self._blocked = blocked_networks
+        self._policy = policy or DestinationPolicy()
+        self._resolver = resolver
         # SPEC §8: connecting has its own, shorter limit; everything else is
         # bounded by the one deadline around the exchange, not per read.
         self._extensions: dict[str, object] = {
@@ -220,12 +223,12 @@ class Sender:
             started = time.monotonic()
             answer = _Answer()
             error: str | None = None
+            detail: str | None = None
             # SPEC §8: one deadline over connect, send, status line, headers, body.
             timeout = asyncio.timeout(self._deadline)
             try:
                 async with timeout:
-                    if self._blocked:
-                        await self._refuse_blocked(url)
+                    self._policy.check_host(url.host)
                     if self._transport is None:
                         await self._exchange(self._client(), target, request, answer)
                     else:
@@ -236,13 +239,16 @@ class Sender:
                 aiohttp.ClientError,
                 http_exceptions.HttpProcessingError,
                 OSError,
-                _Blocked,
+                BlockedDestination,
                 _Unsendable,
             ) as exc:
-                error = "timeout" if timeout.expired() else _classify(exc)
+                if timeout.expired():
+                    error, detail = "timeout", self._late(answer)
+                else:
+                    error, detail = _classify(exc), _detail(exc, url, answer)
             duration_ms = round((time.monotonic() - started) * 1000)
         body = None if answer.body is None else answer.body.decode("utf-8", errors="replace")
-        return Outcome(answer.status, answer.headers, body, error, sent_at, duration_ms)
+        return Outcome(answer.status, answer.headers, body, error, sent_at, duration_ms, detail)
 
     async def aclose(self) -> None:
         """Close every connection; call it once the sends in flight are done."""
@@ -328,12 +334,15 @@ class Sender:
                 return
             into += chunk
 
-    async def _refuse_blocked(self, url: httpx.URL) -> None:
-        for address in await _addresses(url):
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-                address = address.ipv4_mapped
-            if any(address in network for network in self._blocked):
-                raise _Blocked(f"{url.host!r} resolves to {address}, which is blocked")
+    def _late(self, answer: _Answer) -> str:
+        """Why the deadline cut the exchange off, in one line."""
+        if answer.status is None:
+            return f"no answer within the {self._deadline:g} s deadline"
+        received = len(answer.body or b"")
+        return (
+            f"the body was still arriving at the {self._deadline:g} s deadline,"
+            f" after {received:,} bytes"
+        )
 
     def _slots(self, url: httpx.URL) -> asyncio.Semaphore:
         key = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
@@ -346,6 +355,8 @@ class Sender:
         # Opened on the first send: a session belongs to the running loop.
         if self._session is None:
             connector = aiohttp.TCPConnector(
+                # Connects only to the addresses the policy let through.
+                resolver=PolicyResolver(self._policy, self._resolver or DefaultResolver()),
                 limit=0,
                 limit_per_host=self._per_origin,
                 # httpx's context: the same CA bundle (certifi) as before.
@@ -429,21 +440,9 @@ def _encode_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[byte
         yield name.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")
 
 
-async def _addresses(url: httpx.URL) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    host = url.raw_host.decode("ascii")
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    port = url.port or _DEFAULT_PORTS[url.scheme]
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    # A link-local IPv6 answer carries its zone ("fe80::1%eth0").
-    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
-
-
 def _classify(exc: BaseException) -> str:
     """SPEC §7: the `error` value of a failed exchange."""
-    if isinstance(exc, _Blocked | httpx.UnsupportedProtocol | aiohttp.InvalidURL):
+    if isinstance(exc, BlockedDestination | httpx.UnsupportedProtocol | aiohttp.InvalidURL):
         return "blocked_destination"
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return "timeout"  # aiohttp's ConnectionTimeoutError is a TimeoutError
@@ -463,6 +462,92 @@ def _classify(exc: BaseException) -> str:
         if not any(marker in message for marker in _DISCONNECT_MESSAGES):
             return "invalid_response"
     return "connection_error"
+
+
+def _detail(exc: BaseException, url: httpx.URL, answer: _Answer) -> str:
+    """SPEC §7: one human-readable line beside the `error` value: the first rule of
+    `_DETAILS` whose exception type matches says it."""
+    for kind, describe in _DETAILS:
+        if isinstance(exc, kind):
+            return describe(exc, url, answer)
+    return str(exc) or type(exc).__name__
+
+
+def _where(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port or _DEFAULT_PORTS[url.scheme]}"
+
+
+def _when(answer: _Answer) -> str:
+    """At which point of the answer a connection broke."""
+    if answer.status is None:
+        return "before any answer"
+    return f"after {len(answer.body or b''):,} bytes of the body"
+
+
+def _os_reason(exc: BaseException) -> str:
+    os_error = getattr(exc, "os_error", None) or exc
+    reason = getattr(os_error, "strerror", None) or str(os_error)
+    return str(reason).lower() if reason else type(os_error).__name__
+
+
+_Describe = Callable[[Any, httpx.URL, _Answer], str]
+_DETAILS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _Describe], ...] = (
+    (BlockedDestination, lambda exc, url, answer: str(exc)),
+    (
+        (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+        lambda exc, url, answer: "not an http(s) URL with a host",
+    ),
+    (
+        aiohttp.ClientConnectorDNSError,
+        lambda exc, url, answer: f"{url.host!r} does not resolve ({_os_reason(exc)})",
+    ),
+    (
+        aiohttp.ClientConnectorCertificateError,
+        lambda exc, url, answer: (
+            f"the TLS certificate of {url.host} is not trusted:"
+            f" {getattr(exc, 'certificate_error', exc)}"
+        ),
+    ),
+    (
+        aiohttp.ClientSSLError,
+        lambda exc, url, answer: f"the TLS handshake with {_where(url)} failed: {_os_reason(exc)}",
+    ),
+    (
+        aiohttp.ClientConnectorError,
+        lambda exc, url, answer: (
+            f"{_where(url)} refused the connection"
+            if isinstance(exc.os_error, ConnectionRefusedError)
+            else f"cannot connect to {_where(url)}: {_os_reason(exc)}"
+        ),
+    ),
+    (
+        TimeoutError,  # connecting took longer than its own limit
+        lambda exc, url, answer: f"no connection to {_where(url)} within the connect timeout",
+    ),
+    (
+        (aiohttp.ClientResponseError, http_exceptions.HttpProcessingError),
+        lambda exc, url, answer: (
+            f"the answer is not valid HTTP: {getattr(exc, 'message', None) or exc}".rstrip(": ")
+        ),
+    ),
+    (
+        aiohttp.ServerDisconnectedError,
+        lambda exc, url, answer: f"the connection was closed {_when(answer)}",
+    ),
+    (
+        aiohttp.ClientPayloadError,
+        lambda exc, url, answer: f"the connection broke off {_when(answer)}",
+    ),
+    (
+        (aiohttp.ClientOSError, ConnectionResetError),
+        lambda exc, url, answer: (
+            f"the connection was reset {_when(answer)}"
+            if isinstance(exc, ConnectionResetError) or "reset" in str(exc).lower()
+            else f"the connection failed {_when(answer)}: {_os_reason(exc)}"
+        ),
+    ),
+    (_Unsendable, lambda exc, url, answer: f"not sent: {exc}"),
+)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

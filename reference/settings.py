@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reference.destinations import DestinationPolicy, parse_networks
 from reference.exceptions import ConfigurationError
 from reference.retries import DEFAULT_RETRY_DELAYS
 
@@ -27,7 +28,8 @@ class Settings:
     one on first start). `claim_lease` is how long a claimed call stays with
     its process: after it, another process may send it (SPEC §8).
     `signing_secret_grace` is how long, in seconds, a webhook's previous signing
-    secret still signs its calls after the secret changed.
+    secret still signs its calls after the secret changed. `public_destinations_only`
+    and `allowed_destinations` (CIDR ranges) set where calls may go (SPEC §8).
     """
 
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -45,6 +47,8 @@ class Settings:
     cache_tag_window: float = 1.0
     claim_lease: float = 30.0
     signing_secret_grace: float = 86400.0
+    public_destinations_only: bool = False
+    allowed_destinations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.api_token:
@@ -68,6 +72,7 @@ class Settings:
             )
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
+        parse_networks(self.allowed_destinations)  # a ConfigurationError if not ranges
         if not (math.isfinite(self.signing_secret_grace) and self.signing_secret_grace >= 0):
             raise ConfigurationError(
                 "signing_secret_grace must be a number of seconds >= 0,"
@@ -91,6 +96,14 @@ class Settings:
             values["signing_secret_grace"] = _float(
                 "WEBHOOKS_SIGNING_SECRET_GRACE", env["WEBHOOKS_SIGNING_SECRET_GRACE"]
             )
+        if env.get("WEBHOOKS_PUBLIC_DESTINATIONS_ONLY"):
+            values["public_destinations_only"] = _flag(
+                "WEBHOOKS_PUBLIC_DESTINATIONS_ONLY", env["WEBHOOKS_PUBLIC_DESTINATIONS_ONLY"]
+            )
+        if env.get("WEBHOOKS_ALLOW_DESTINATIONS"):
+            values["allowed_destinations"] = tuple(
+                part for part in env["WEBHOOKS_ALLOW_DESTINATIONS"].split(",") if part.strip()
+            )
         if env.get("WEBHOOKS_RETRY_SCALE"):
             values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -98,6 +111,13 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def destination_policy(self) -> DestinationPolicy:
+        return DestinationPolicy(
+            public_only=self.public_destinations_only,
+            allowed=parse_networks(self.allowed_destinations),
+        )
 
 
 def _version() -> str:
@@ -113,3 +133,12 @@ def _float(name: str, text: str) -> float:
         return float(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
+
+
+def _flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0 (true or false), got {text!r}")

@@ -178,8 +178,9 @@ class CallRows:
             # out (it stalled) finds its calls taken back and their attempt recorded.
             self._db.executemany(
                 "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms,"
-                " trigger, response_status, error, retry_after) SELECT id, attempts_count + 1,"
-                " ?, ?, ?, ?, ?, ? FROM webhook_calls WHERE id = ? AND claimed_by = ?",
+                " trigger, response_status, error, retry_after, error_detail) SELECT id,"
+                " attempts_count + 1, ?, ?, ?, ?, ?, ?, ? FROM webhook_calls"
+                " WHERE id = ? AND claimed_by = ?",
                 batch.attempts,
             )
             self._db.executemany(
@@ -248,10 +249,11 @@ class CallRows:
         marks = ",".join("?" * len(ids))
         db.execute(
             "INSERT INTO webhook_call_attempts (call_id, number, sent_at, duration_ms, trigger,"
-            " response_status, error) SELECT c.id, c.attempts_count + 1,"
+            " response_status, error, error_detail) SELECT c.id, c.attempts_count + 1,"
             " COALESCE(c.claimed_at, ?), 0,"
             " CASE WHEN c.resend_requested = 1 THEN 'manual' WHEN c.status = 'pending'"
-            " THEN 'event' ELSE 'auto_retry' END, NULL, 'interrupted'"
+            " THEN 'event' ELSE 'auto_retry' END, NULL, 'interrupted',"
+            " 'the dispatcher sending it stopped before recording what came of it'"
             f" FROM webhook_calls c WHERE c.id IN ({marks})",
             (to_epoch(now), *ids),
         )
@@ -303,15 +305,22 @@ class CallRows:
             return []
         ids = [row[0] for row in rows]
         attempts: dict[int, list[Attempt]] = {i: [] for i in ids}
-        for call_id, sent_at, duration_ms, trigger, status, error, wait in self._db.rows(
-            "SELECT call_id, sent_at, duration_ms, trigger, response_status, error, retry_after"
+        for call_id, sent_at, duration_ms, trigger, status, error, wait, detail in self._db.rows(
+            "SELECT call_id, sent_at, duration_ms, trigger, response_status, error, retry_after,"
+            " error_detail"
             f" FROM webhook_call_attempts WHERE call_id IN ({','.join('?' * len(ids))})"
             " ORDER BY call_id, number",
             ids,
         ):
             attempts[call_id].append(
                 Attempt(
-                    from_epoch(sent_at), duration_ms, AttemptTrigger(trigger), status, error, wait
+                    from_epoch(sent_at),
+                    duration_ms,
+                    AttemptTrigger(trigger),
+                    status,
+                    error,
+                    wait,
+                    detail,
                 )
             )
         return [_webhook_call(row, attempts[row[0]]) for row in rows]
@@ -360,6 +369,7 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
             outcome.status,
             outcome.error,
             transition.retry_after,
+            outcome.error_detail,
             call_id,
             owner,
         )

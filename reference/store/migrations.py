@@ -98,6 +98,7 @@ SQLITE: tuple[str, ...] = (
     ALTER TABLE webhook_calls ADD COLUMN lease_until REAL;
     ALTER TABLE webhook_calls ADD COLUMN attempts_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE webhook_call_attempts ADD COLUMN retry_after INTEGER;
+    ALTER TABLE webhook_call_attempts ADD COLUMN error_detail TEXT;
     UPDATE webhook_calls SET attempts_count = (
         SELECT COUNT(*) FROM webhook_call_attempts a WHERE a.call_id = webhook_calls.id
     );
@@ -170,6 +171,7 @@ POSTGRES: tuple[str, ...] = (
         response_status INTEGER,
         error TEXT,
         retry_after INTEGER,
+        error_detail TEXT,
         PRIMARY KEY (call_id, number)
     );
     CREATE TABLE content_environments (

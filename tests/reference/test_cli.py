@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from reference.cli import main
+from reference.exceptions import ConfigurationError
+from reference.settings import Settings
 
 GUIDE = (
     '{"message": "{{event_type}} event triggered on {{entity_type}}!",'
@@ -91,3 +93,21 @@ def test_a_claim_lease_not_over_the_deadline_exits_2(
     with pytest.raises(SystemExit) if lease == "soon" else contextlib.nullcontext():
         assert main(["serve", "--claim-lease", lease]) == 2
     assert "claim" in capsys.readouterr().err
+
+
+def test_a_bad_destination_range_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--allow-destination", "10.0.0.0/33"]) == 2
+    assert "CIDR" in capsys.readouterr().err
+
+
+def test_destination_settings_from_the_environment() -> None:
+    settings = Settings.from_environ(
+        {
+            "WEBHOOKS_PUBLIC_DESTINATIONS_ONLY": "1",
+            "WEBHOOKS_ALLOW_DESTINATIONS": "10.0.0.0/8, fd00::/8",
+        }
+    )
+    assert settings.public_destinations_only is True
+    assert [str(n) for n in settings.destination_policy.allowed] == ["10.0.0.0/8", "fd00::/8"]
+    with pytest.raises(ConfigurationError, match="1 or 0"):
+        Settings.from_environ({"WEBHOOKS_PUBLIC_DESTINATIONS_ONLY": "maybe"})

@@ -8,7 +8,6 @@ exist on a wire (refused, reset, dribbled, hung) use small raw TCP servers on
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import socket
 import struct
@@ -26,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
+from reference.destinations import DestinationPolicy
 from reference.exceptions import ConfigurationError
 from reference.sender import ERRORS, Outcome, OutgoingRequest, Sender
 
@@ -232,20 +232,20 @@ async def test_a_url_that_is_not_absolute_http_is_blocked(url: str) -> None:
         "https://10.0.0.1:8443/hook",
         "http://[::ffff:10.0.0.1]/",
         "http://[fd00::1]/",
-        "http://localhost:8080/",
+        "http://127.0.0.1:8080/",
     ],
 )
-async def test_a_destination_in_a_blocked_network_is_refused(url: str) -> None:
-    blocked = tuple(
-        ipaddress.ip_network(net) for net in ("10.0.0.0/8", "127.0.0.0/8", "::1/128", "fc00::/7")
-    )
-    sender, seen = mock_sender(answer(), blocked_networks=blocked)
+async def test_a_literal_address_the_policy_refuses_is_never_sent_to(url: str) -> None:
+    sender, seen = mock_sender(answer(), policy=DestinationPolicy(public_only=True))
     async with sender:
         outcome = await sender.send(post(url))
-        allowed = await sender.send(post("http://192.0.2.1/"))
+        allowed = await sender.send(post("http://93.184.216.34/"))
     assert outcome.error == "blocked_destination"
+    assert outcome.error_detail is not None and "(blocked: public destinations only)" in (
+        outcome.error_detail
+    )
     assert allowed.ok
-    assert [str(request.url) for request in seen] == ["http://192.0.2.1/"]
+    assert [str(request.url) for request in seen] == ["http://93.184.216.34/"]
 
 
 @given(url=st.one_of(st.text(), st.from_regex(r"\Ahttps?://[^/]{0,20}/?.{0,20}\Z")))
@@ -430,7 +430,30 @@ async def test_a_closed_port_is_connection_refused_at_once() -> None:
     async with fast_sender() as sender:
         outcome, elapsed = await timed_send(sender, post(f"http://127.0.0.1:{port}/"))
     assert (outcome.status, outcome.error) == (None, "connection_refused")
+    assert outcome.error_detail == f"127.0.0.1:{port} refused the connection"
     assert elapsed < 0.3
+
+
+async def test_a_failed_tls_handshake_is_a_connection_error_that_says_so() -> None:
+    async def plain_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A plain HTTP server answering the TLS ClientHello: not TLS at all.
+        await reader.read(1)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async with RawServer(plain_http) as server, fast_sender() as sender:
+        outcome = await sender.send(post(server.url().replace("http://", "https://")))
+    assert (outcome.status, outcome.error) == (None, "connection_error")
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith("the TLS handshake with 127.0.0.1:"), outcome
+
+
+async def test_a_name_that_does_not_resolve_is_a_connection_error_that_says_so() -> None:
+    async with fast_sender() as sender:
+        outcome = await sender.send(post("http://nohost.invalid/"))
+    assert (outcome.status, outcome.error) == (None, "connection_error")
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith("'nohost.invalid' does not resolve")
 
 
 async def accept_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -449,21 +472,22 @@ async def read_and_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWri
 
 
 @pytest.mark.parametrize(
-    "handler",
+    ("handler", "detail"),
     [
-        accept_and_close,
-        read_and_close,
-        read_and_reset,
-        respond(b"HTTP/1.1 200 OK\r\nContent-"),
+        (accept_and_close, "the connection was closed before any answer"),
+        (read_and_close, "the connection was closed before any answer"),
+        (read_and_reset, "the connection was reset before any answer"),
+        (respond(b"HTTP/1.1 200 OK\r\nContent-"), "the connection was closed before any answer"),
     ],
     ids=["accept-close", "read-close", "reset", "close-in-headers"],
 )
 async def test_a_connection_broken_before_the_response_is_connection_error(
-    handler: Handler,
+    handler: Handler, detail: str
 ) -> None:
     async with RawServer(handler) as server, fast_sender() as sender:
         outcome = await sender.send(post(server.url()))
     assert (outcome.status, outcome.body, outcome.error) == (None, None, "connection_error")
+    assert outcome.error_detail == detail
 
 
 async def test_a_connection_broken_in_the_body_keeps_what_arrived() -> None:
@@ -471,6 +495,7 @@ async def test_a_connection_broken_in_the_body_keeps_what_arrived() -> None:
     async with RawServer(handler) as server, fast_sender() as sender:
         outcome = await sender.send(post(server.url()))
     assert (outcome.status, outcome.body, outcome.error) == (200, "abc", "connection_error")
+    assert outcome.error_detail == "the connection broke off after 3 bytes of the body"
     assert not outcome.ok
 
 
@@ -488,12 +513,15 @@ async def test_an_answer_that_is_not_http_is_invalid_response(payload: bytes) ->
     async with RawServer(respond(payload)) as server, fast_sender() as sender:
         outcome = await sender.send(post(server.url()))
     assert (outcome.status, outcome.error) == (None, "invalid_response")
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith("the answer is not valid HTTP")
 
 
 async def test_a_header_h11_refuses_to_send_is_a_failure_not_an_exception() -> None:
     async with RawServer(respond(OK_RESPONSE)) as server, fast_sender() as sender:
         outcome = await sender.send(post(server.url(), (("Bad Name", "x"),)))
     assert outcome.error == "connection_error"
+    assert outcome.error_detail == "not sent: illegal header name 'Bad Name'"
 
 
 async def test_a_receiver_that_never_answers_times_out_at_the_deadline() -> None:
@@ -505,6 +533,7 @@ async def test_a_receiver_that_never_answers_times_out_at_the_deadline() -> None
         outcome, elapsed = await timed_send(sender, post(server.url()))
         await server.wait_hung_up()
     assert (outcome.status, outcome.error) == (None, "timeout")
+    assert outcome.error_detail == f"no answer within the {DEADLINE:g} s deadline"
     assert DEADLINE <= elapsed <= DEADLINE + SLACK
     assert DEADLINE * 1000 <= outcome.duration_ms <= (DEADLINE + SLACK) * 1000
 
@@ -550,6 +579,12 @@ async def test_a_receiver_that_dribbles_is_cut_off_at_the_deadline(
     if status is not None:
         assert outcome.body is not None
         assert 5 <= len(outcome.body) <= 11
+        assert outcome.error_detail == (
+            f"the body was still arriving at the {DEADLINE:g} s deadline,"
+            f" after {len(outcome.body)} bytes"
+        )
+    else:
+        assert outcome.error_detail == f"no answer within the {DEADLINE:g} s deadline"
 
 
 @pytest.mark.slow
