@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import httpx
+from aiohttp.abc import AbstractResolver
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,7 +22,8 @@ __all__ = ["create_app", "dispatcher_routes"]
 def create_app(
     settings: Settings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: AbstractResolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
     clock: Clock = utcnow,
     on_start: Callable[[Dispatcher], None] | None = None,
 ) -> Starlette:
@@ -32,7 +34,7 @@ def create_app(
     The store is opened when the lifespan starts (then `on_start` is called),
     delivery runs through it, and its end is a clean stop (SPEC §8).
     """
-    dispatcher = Dispatcher(settings, transport=transport, clock=clock)
+    dispatcher = Dispatcher(settings, resolver=resolver, ssl_context=ssl_context, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

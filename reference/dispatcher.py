@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
+from aiohttp.abc import AbstractResolver
 from starlette.types import ASGIApp
 
 from reference.calls import WebhookCall
@@ -59,7 +60,8 @@ class Dispatcher:
         self,
         settings: Settings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
@@ -70,9 +72,10 @@ class Dispatcher:
             deadline=settings.deadline,
             connect_timeout=settings.connect_timeout,
             max_response_bytes=settings.max_response_bytes,
-            transport=transport,
             clock=clock,
             policy=settings.destination_policy,
+            resolver=resolver,
+            ssl_context=ssl_context,
         )
         self.delivery = Delivery(
             self.store,

@@ -15,8 +15,8 @@ of what SPEC §5 does not want between us and the receiver: no default headers
 no cookie jar, no proxies from the environment, and no `Authorization` header
 made of URL credentials.
 
-A `transport` given to `Sender` (the test seam, e.g. `httpx.MockTransport`)
-is used instead, through the same deadline and classification.
+Tests run this same path: their seam is the `resolver`, under aiohttp, which
+can send every name to a local test server.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import asyncio
 import functools
 import ipaddress
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,14 +82,6 @@ _FIELD_VALUE: Final = re.compile(
 # httpx accepts hosts such as "exa%20mple.com" and ports such as 99999.
 # Host names (after IDNA), IPv4 and IPv6 literals are made of these.
 _HOST: Final = re.compile(rb"[A-Za-z0-9_.:\-]+")
-
-# What h11 and httpcore say when the peer hung up, as opposed to when it
-# answered something that is not HTTP; both arrive as RemoteProtocolError.
-_DISCONNECT_MESSAGES: Final = (
-    "server disconnected",
-    "peer closed connection",
-    "peer unexpectedly closed connection",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,20 +143,19 @@ class Sender:
         deadline: float = 5.0,
         connect_timeout: float = 2.0,
         max_response_bytes: int = 65536,
-        transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = _utc_now,
         max_connections_per_origin: int = 64,
         policy: DestinationPolicy | None = None,
         resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Configure the sender; nothing is opened until the first `send`.
 
-        `transport`, when given, serves every origin (a test seam such as
-        `httpx.MockTransport`); `aclose()` closes it, as `httpx.AsyncClient`
-        would. `policy` says which addresses may be connected to (SPEC §8,
+        `policy` says which addresses may be connected to (SPEC §8,
         destinations): a literal address is checked before anything else, a
         name once `resolver` (aiohttp's default one unless given) has resolved
-        it, and only the addresses checked are connected to.
+        it, and only the addresses checked are connected to. `ssl_context` verifies
+        receivers' certificates (default: the certifi CA bundle).
         """
         if not deadline > 0:
             raise ConfigurationError(f"deadline must be positive, got {deadline!r}")
@@ -181,17 +173,12 @@ class Sender:
             )
         self._deadline = deadline
         self._max_bytes = max_response_bytes
-        self._transport = transport
         self._connect_timeout = connect_timeout
         self._clock = clock
         self._per_origin = max_connections_per_origin
         self._policy = policy or DestinationPolicy()
         self._resolver = resolver
-        # SPEC §8: connecting has its own, shorter limit; everything else is
-        # bounded by the one deadline around the exchange, not per read.
-        self._extensions: dict[str, object] = {
-            "timeout": {"connect": connect_timeout, "read": None, "write": None, "pool": None}
-        }
+        self._ssl_context = ssl_context
         # Per origin, the slots that keep its connection pool from queueing.
         self._origins: dict[tuple[str, str, int], asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -229,13 +216,9 @@ class Sender:
             try:
                 async with timeout:
                     self._policy.check_host(url.host)
-                    if self._transport is None:
-                        await self._exchange(self._client(), target, request, answer)
-                    else:
-                        await self._exchange_httpx(self._transport, url, request, answer)
+                    await self._exchange(self._client(), target, request, answer)
             except (
                 TimeoutError,
-                httpx.TransportError,
                 aiohttp.ClientError,
                 http_exceptions.HttpProcessingError,
                 OSError,
@@ -257,8 +240,6 @@ class Sender:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
-        if self._transport is not None:
-            await self._transport.aclose()
 
     async def _exchange(
         self,
@@ -296,44 +277,6 @@ class Sender:
             into += chunk
         return True
 
-    async def _exchange_httpx(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        url: httpx.URL,
-        request: OutgoingRequest,
-        answer: _Answer,
-    ) -> None:
-        outgoing = httpx.Request(
-            "POST",
-            url,
-            headers=list(_encode_headers(request.headers)),
-            content=request.body,
-            extensions=self._extensions,
-        )
-        response = await transport.handle_async_request(outgoing)
-        try:
-            answer.status = response.status_code
-            answer.headers = tuple(response.headers.multi_items())
-            answer.body = bytearray()
-            await self._read_body(response, answer.body)
-        finally:
-            # SPEC §7: a larger body is never read further; closing a response
-            # that is not finished discards its connection.
-            await response.aclose()
-
-    async def _read_body(self, response: httpx.Response, into: bytearray) -> None:
-        stream = response.stream
-        if not isinstance(stream, httpx.AsyncByteStream):
-            raise TypeError(f"the transport returned a sync stream: {stream!r}")
-        # The raw stream, not `aiter_raw()`: a MockTransport response holds its
-        # body already read, and then `aiter_raw()` refuses to run.
-        async for chunk in stream:
-            room = self._max_bytes - len(into)
-            if len(chunk) > room:
-                into += chunk[:room]
-                return
-            into += chunk
-
     def _late(self, answer: _Answer) -> str:
         """Why the deadline cut the exchange off, in one line."""
         if answer.status is None:
@@ -360,7 +303,7 @@ class Sender:
                 limit=0,
                 limit_per_host=self._per_origin,
                 # httpx's context: the same CA bundle (certifi) as before.
-                ssl=httpx.create_ssl_context(),
+                ssl=self._ssl_context or httpx.create_ssl_context(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -433,18 +376,11 @@ def _decode_headers(raw: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, st
     return tuple((name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in raw)
 
 
-def _encode_headers(headers: tuple[tuple[str, str], ...]) -> Iterator[tuple[bytes, bytes]]:
-    # UTF-8 rather than httpx's ASCII, so that an odd value reaches the wire
-    # (or h11's validation) instead of raising UnicodeEncodeError here.
-    for name, value in headers:
-        yield name.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass")
-
-
 def _classify(exc: BaseException) -> str:
     """SPEC §7: the `error` value of a failed exchange."""
-    if isinstance(exc, BlockedDestination | httpx.UnsupportedProtocol | aiohttp.InvalidURL):
+    if isinstance(exc, BlockedDestination | aiohttp.InvalidURL):
         return "blocked_destination"
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return "timeout"  # aiohttp's ConnectionTimeoutError is a TimeoutError
     if isinstance(exc, aiohttp.ClientConnectorError):
         refused = isinstance(exc.os_error, ConnectionRefusedError)
@@ -454,13 +390,6 @@ def _classify(exc: BaseException) -> str:
     # ClientPayloadError, a hang-up a ServerDisconnectedError or ClientOSError.
     if isinstance(exc, aiohttp.ClientResponseError | http_exceptions.HttpProcessingError):
         return "invalid_response"
-    if isinstance(exc, httpx.ConnectError):
-        refused = any(isinstance(cause, ConnectionRefusedError) for cause in _causes(exc))
-        return "connection_refused" if refused else "connection_error"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        message = str(exc).lower()
-        if not any(marker in message for marker in _DISCONNECT_MESSAGES):
-            return "invalid_response"
     return "connection_error"
 
 
@@ -493,10 +422,7 @@ def _os_reason(exc: BaseException) -> str:
 _Describe = Callable[[Any, httpx.URL, _Answer], str]
 _DETAILS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _Describe], ...] = (
     (BlockedDestination, lambda exc, url, answer: str(exc)),
-    (
-        (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
-        lambda exc, url, answer: "not an http(s) URL with a host",
-    ),
+    (aiohttp.InvalidURL, lambda exc, url, answer: "not an http(s) URL with a host"),
     (
         aiohttp.ClientConnectorDNSError,
         lambda exc, url, answer: f"{url.host!r} does not resolve ({_os_reason(exc)})",
@@ -548,17 +474,3 @@ _DETAILS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _De
     ),
     (_Unsendable, lambda exc, url, answer: f"not sent: {exc}"),
 )
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, what caused it, and the members of any group on the way."""
-    pending, seen = [exc], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)

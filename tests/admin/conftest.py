@@ -14,6 +14,7 @@ from reference.dispatcher import Clock, Dispatcher, utcnow
 from reference.settings import Settings
 from tests.admin.live import LiveServer
 from tests.conftest import NewDatabase
+from tests.network import FakeNetwork
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -71,9 +72,10 @@ def receiver() -> Receiver:
 async def admin(new_db: NewDatabase, receiver: Receiver) -> AsyncIterator[Admin]:
     """The whole app (API and admin) over ASGITransport, not signed in yet."""
     settings = Settings(api_token=TOKEN, db=new_db("admin.db"), site_id="4242")
-    app = create_app(settings, transport=httpx.MockTransport(receiver))
+    network = FakeNetwork(receiver)
+    app = create_app(settings, resolver=network.resolver, ssl_context=network.ssl_context)
     dispatcher: Dispatcher = app.state.dispatcher
-    async with dispatcher:
+    async with network, dispatcher:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Admin(client, dispatcher)
@@ -177,7 +179,11 @@ def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Ite
 def live_server(db: str, receiver: Receiver, clock: Clock = utcnow) -> LiveServer:
     """The whole app on `db` and a socket, calling `receiver`, not started yet."""
     settings = Settings(api_token=TOKEN, db=db, site_id="4242")
-    return LiveServer(create_app(settings, transport=httpx.MockTransport(receiver), clock=clock))
+    network = FakeNetwork(receiver)
+    app = create_app(
+        settings, resolver=network.resolver, ssl_context=network.ssl_context, clock=clock
+    )
+    return LiveServer(app, network)
 
 
 @pytest.fixture

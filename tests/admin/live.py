@@ -13,6 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from reference.dispatcher import Dispatcher
+from tests.network import FakeNetwork
 
 T = TypeVar("T")
 
@@ -20,8 +21,9 @@ T = TypeVar("T")
 class LiveServer:
     """`with LiveServer(app) as server:` serves `app` (lifespan included) at `server.url`."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Starlette, network: FakeNetwork | None = None) -> None:
         self.dispatcher: Dispatcher = app.state.dispatcher
+        self._network = network  # served in the server's loop, beside the app
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         self._loop = asyncio.new_event_loop()
@@ -41,6 +43,8 @@ class LiveServer:
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
+        if self._network is not None:
+            self.run(self._network.__aenter__())
         return self
 
     def __exit__(
@@ -49,6 +53,8 @@ class LiveServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._network is not None:
+            self.run(self._network.__aexit__(None, None, None))
         self._server.should_exit = True
         self._thread.join(timeout=15)
 

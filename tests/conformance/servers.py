@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
+import aiohttp
 import uvicorn
 
 from reference.app import create_app
@@ -58,11 +58,14 @@ class FollowingSender(Sender):
 class PerReadSender(Sender):
     """Wrong: a 5 s timeout on each read instead of one deadline over the exchange."""
 
-    def __init__(self, **kwargs: object) -> None:
-        # Through an httpx transport: its per-read timeout is one extension away.
-        super().__init__(transport=httpx.AsyncHTTPTransport(trust_env=False))
+    def __init__(self) -> None:
+        super().__init__()
         self._deadline = 3600.0
-        self._extensions = {"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": None}}
+
+    def _client(self) -> aiohttp.ClientSession:
+        session = super()._client()
+        session._timeout = aiohttp.ClientTimeout(total=None, connect=2.0, sock_read=5.0)
+        return session
 
 
 class OneLimit(dict[str, asyncio.Semaphore]):

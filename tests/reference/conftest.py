@@ -10,13 +10,15 @@ import pytest
 from reference.dispatcher import Dispatcher
 from reference.settings import Settings
 from tests.conftest import NewDatabase
+from tests.network import FakeNetwork
 
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 TOKEN = "test-token"
 
 
 class Recorder:
-    """An httpx MockTransport handler that records requests and answers with `answer`."""
+    """A handler of the fake network (tests/network.py): records the requests and answers
+    `status` (or the next of `statuses`)."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
@@ -52,7 +54,6 @@ def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
     async def make(
         handler: Handler | None = None, *, db: str = "webhooks.db", **settings: Any
     ) -> AsyncIterator[Dispatcher]:
-        transport = httpx.MockTransport(handler) if handler else None
         values: dict[str, Any] = {
             "api_token": TOKEN,
             "db": new_db(db),
@@ -60,7 +61,16 @@ def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
             "retry_scale": 0.001,
         }
         values.update(settings)
-        async with Dispatcher(Settings(**values), transport=transport) as dispatcher:
+        if handler is None:  # the real network: tests point webhooks at a mock receiver
+            async with Dispatcher(Settings(**values)) as dispatcher:
+                yield dispatcher
+            return
+        async with (
+            FakeNetwork(handler) as network,
+            Dispatcher(
+                Settings(**values), resolver=network.resolver, ssl_context=network.ssl_context
+            ) as dispatcher,
+        ):
             yield dispatcher
 
     return make

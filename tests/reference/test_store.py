@@ -16,6 +16,7 @@ from reference.exceptions import StoreError
 from reference.store import Transaction, create_store
 from reference.store.migrations import POSTGRES, SQLITE
 from tests.conftest import NewDatabase
+from tests.network import FakeNetwork
 from tests.reference.conftest import TOKEN, DispatcherFactory, Recorder
 from tests.reference.factories import item_event, webhook_attributes
 
@@ -183,10 +184,12 @@ async def test_create_app_runs_the_dispatcher_in_its_lifespan(
     tmp_path: Path, recorder: Recorder
 ) -> None:
     settings = Settings(api_token=TOKEN, db=str(tmp_path / "w.db"))
-    app = create_app(settings, transport=httpx.MockTransport(recorder))
+    network = FakeNetwork(recorder)
+    app = create_app(settings, resolver=network.resolver, ssl_context=network.ssl_context)
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with (
+        network,
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://x", headers=headers) as client,
     ):
