@@ -463,6 +463,19 @@ async def test_a_failed_tls_handshake_is_a_connection_error_that_says_so() -> No
     assert outcome.error_detail.startswith("the TLS handshake with 127.0.0.1:"), outcome
 
 
+async def test_a_certificate_from_an_unknown_authority_is_a_connection_error() -> None:
+    # The fake network's names, but not its CA: the receiver's certificate is not trusted.
+    network = FakeNetwork(answer())
+    sender = Sender(deadline=DEADLINE, connect_timeout=CONNECT_TIMEOUT, resolver=network.resolver)
+    async with network, sender:
+        outcome = await sender.send(post("https://hooks.example.com/"))
+    assert (outcome.status, outcome.error) == (None, "connection_error")
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith(
+        "the TLS certificate of hooks.example.com is not trusted"
+    )
+
+
 async def test_a_name_that_does_not_resolve_is_a_connection_error_that_says_so() -> None:
     async with fast_sender() as sender:
         outcome = await sender.send(post("http://nohost.invalid/"))
