@@ -27,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
+from receiver import MockReceiver
 from reference.destinations import DestinationPolicy, parse_networks
 from reference.exceptions import ConfigurationError
 from reference.sender import ERRORS, Outcome, OutgoingRequest, Sender
@@ -738,3 +739,39 @@ async def test_a_plain_exchange_with_a_real_http_server(httpserver: HTTPServer) 
         True,
     )
     assert ("x-receiver", "pytest") in outcome.headers
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error", "detail"),
+    [
+        ({"fault": "close"}, "connection_error", "the connection was closed before any answer"),
+        ({"fault": "reset"}, "connection_error", "the connection was reset before any answer"),
+        ({"fault": "garbage"}, "invalid_response", "the answer is not valid HTTP"),
+        (
+            {"close": "headers"},
+            "connection_error",
+            "the connection broke off after 0 bytes of the body",
+        ),
+        (
+            {"close": "mid-body", "body": "x" * 2000},
+            "connection_error",
+            "the connection broke off after",
+        ),
+        (
+            {"dribble": "headers", "dribble_interval": 0.2},
+            "timeout",
+            f"no answer within the {DEADLINE:g} s deadline",
+        ),
+    ],
+    ids=["close", "reset", "garbage", "close-after-headers", "close-mid-body", "dribbled-headers"],
+)
+async def test_the_mock_receivers_faults_are_named(
+    behaviour: dict[str, object], error: str, detail: str
+) -> None:
+    """The error table, entry by entry, against the mock receiver's own faults."""
+    with MockReceiver() as receiver:
+        url = receiver.url_for("/fault", **behaviour)  # type: ignore[arg-type]
+        async with fast_sender() as sender:
+            outcome = await sender.send(post(url))
+    assert outcome.error == error
+    assert outcome.error_detail is not None and outcome.error_detail.startswith(detail), outcome
