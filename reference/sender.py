@@ -377,29 +377,24 @@ def _decode_headers(raw: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, st
 
 
 def _classify(exc: BaseException) -> str:
-    """SPEC §7: the `error` value of a failed exchange."""
-    if isinstance(exc, BlockedDestination | aiohttp.InvalidURL):
-        return "blocked_destination"
-    if isinstance(exc, TimeoutError):
-        return "timeout"  # aiohttp's ConnectionTimeoutError is a TimeoutError
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        refused = isinstance(exc.os_error, ConnectionRefusedError)
-        return "connection_refused" if refused else "connection_error"
-    # A status line or header that does not parse (aiohttp wraps the parser's
-    # error in a ClientResponseError); a body that breaks off is a
-    # ClientPayloadError, a hang-up a ServerDisconnectedError or ClientOSError.
-    if isinstance(exc, aiohttp.ClientResponseError | http_exceptions.HttpProcessingError):
-        return "invalid_response"
-    return "connection_error"
+    """SPEC §7: the `error` value of a failed exchange (the first matching `_FAILURES` row)."""
+    row = _row(exc)
+    return "connection_error" if row is None else row.error
 
 
 def _detail(exc: BaseException, url: httpx.URL, answer: _Answer) -> str:
-    """SPEC §7: one human-readable line beside the `error` value: the first rule of
-    `_DETAILS` whose exception type matches says it."""
-    for kind, describe in _DETAILS:
-        if isinstance(exc, kind):
-            return describe(exc, url, answer)
-    return str(exc) or type(exc).__name__
+    """SPEC §7: one human-readable line beside the `error` value."""
+    row = _row(exc)
+    if row is None:
+        return str(exc) or type(exc).__name__
+    return row.describe(exc, url, answer)
+
+
+def _row(exc: BaseException) -> _Failure | None:
+    for row in _FAILURES:
+        if isinstance(exc, row.kinds) and row.when(exc):
+            return row
+    return None
 
 
 def _where(url: httpx.URL) -> str:
@@ -420,57 +415,91 @@ def _os_reason(exc: BaseException) -> str:
 
 
 _Describe = Callable[[Any, httpx.URL, _Answer], str]
-_DETAILS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], _Describe], ...] = (
-    (BlockedDestination, lambda exc, url, answer: str(exc)),
-    (aiohttp.InvalidURL, lambda exc, url, answer: "not an http(s) URL with a host"),
-    (
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One row of the error table: what aiohttp (or the sender) raised, the SPEC §7
+    `error` it is, and how to say it in one line."""
+
+    kinds: type[BaseException] | tuple[type[BaseException], ...]
+    error: str
+    describe: _Describe
+    when: Callable[[Any], bool] = lambda exc: True
+
+
+def _refused(exc: aiohttp.ClientConnectorError) -> bool:
+    return isinstance(exc.os_error, ConnectionRefusedError)
+
+
+#: The error table, most specific first (httpcore's HTTPCORE_EXC_MAP is the model). Each
+#: row is proven against real sockets in tests/reference/test_sender.py.
+_FAILURES: tuple[_Failure, ...] = (
+    _Failure(BlockedDestination, "blocked_destination", lambda exc, url, answer: str(exc)),
+    _Failure(
+        aiohttp.InvalidURL,
+        "blocked_destination",
+        lambda exc, url, answer: "not an http(s) URL with a host",
+    ),
+    _Failure(
         aiohttp.ClientConnectorDNSError,
+        "connection_error",
         lambda exc, url, answer: f"{url.host!r} does not resolve ({_os_reason(exc)})",
     ),
-    (
+    _Failure(
         aiohttp.ClientConnectorCertificateError,
+        "connection_error",
         lambda exc, url, answer: (
             f"the TLS certificate of {url.host} is not trusted:"
             f" {getattr(exc, 'certificate_error', exc)}"
         ),
     ),
-    (
+    _Failure(
         aiohttp.ClientSSLError,
+        "connection_error",
         lambda exc, url, answer: f"the TLS handshake with {_where(url)} failed: {_os_reason(exc)}",
     ),
-    (
+    _Failure(
         aiohttp.ClientConnectorError,
-        lambda exc, url, answer: (
-            f"{_where(url)} refused the connection"
-            if isinstance(exc.os_error, ConnectionRefusedError)
-            else f"cannot connect to {_where(url)}: {_os_reason(exc)}"
-        ),
+        "connection_refused",
+        lambda exc, url, answer: f"{_where(url)} refused the connection",
+        when=_refused,
     ),
-    (
-        TimeoutError,  # connecting took longer than its own limit
+    _Failure(
+        aiohttp.ClientConnectorError,
+        "connection_error",
+        lambda exc, url, answer: f"cannot connect to {_where(url)}: {_os_reason(exc)}",
+    ),
+    _Failure(  # connecting took longer than its own limit (aiohttp's ConnectionTimeoutError)
+        TimeoutError,
+        "timeout",
         lambda exc, url, answer: f"no connection to {_where(url)} within the connect timeout",
     ),
-    (
+    _Failure(  # a status line or header that does not parse
         (aiohttp.ClientResponseError, http_exceptions.HttpProcessingError),
+        "invalid_response",
         lambda exc, url, answer: (
             f"the answer is not valid HTTP: {getattr(exc, 'message', None) or exc}".rstrip(": ")
         ),
     ),
-    (
+    _Failure(
         aiohttp.ServerDisconnectedError,
+        "connection_error",
         lambda exc, url, answer: f"the connection was closed {_when(answer)}",
     ),
-    (
+    _Failure(
         aiohttp.ClientPayloadError,
+        "connection_error",
         lambda exc, url, answer: f"the connection broke off {_when(answer)}",
     ),
-    (
+    _Failure(
         (aiohttp.ClientOSError, ConnectionResetError),
+        "connection_error",
         lambda exc, url, answer: (
             f"the connection was reset {_when(answer)}"
             if isinstance(exc, ConnectionResetError) or "reset" in str(exc).lower()
             else f"the connection failed {_when(answer)}: {_os_reason(exc)}"
         ),
     ),
-    (_Unsendable, lambda exc, url, answer: f"not sent: {exc}"),
+    _Failure(_Unsendable, "connection_error", lambda exc, url, answer: f"not sent: {exc}"),
 )
