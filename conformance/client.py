@@ -173,28 +173,28 @@ class Target:
 
     def sso_user(self, username: str | None = None) -> Resource:
         name = username or f"user{next(_names)}-{time.time_ns()}"
-        return self._create("/sso_users", "sso_user", {"username": name})
+        return self._create("/sso-users", "sso_user", {"username": name})
 
     def model(self, *, draft: bool = True, environment: str | None = None) -> Resource:
         key = f"m{next(_names)}_{time.time_ns() % 10**9}"
         attributes = {"name": key, "api_key": key, "draft_mode_active": draft}
-        return self._create("/item_types", "item_type", attributes, headers=_env(environment))
+        return self._create("/item-types", "item_type", attributes, headers=_env(environment))
 
     def field(
         self, model_id: str, api_key: str, field_type: str = "string", **extra: Any
     ) -> Resource:
         attributes = {"label": api_key, "api_key": api_key, "field_type": field_type, **extra}
         body = {"data": {"type": "field", "attributes": attributes}}
-        data: Resource = self._ok("POST", f"/item_types/{model_id}/fields", json=body)["data"]
+        data: Resource = self._ok("POST", f"/item-types/{model_id}/fields", json=body)["data"]
         return data
 
     def update_model(self, model_id: str, **attributes: Any) -> Resource:
         body = {"data": {"type": "item_type", "id": model_id, "attributes": attributes}}
-        data: Resource = self._ok("PUT", f"/item_types/{model_id}", json=body)["data"]
+        data: Resource = self._ok("PUT", f"/item-types/{model_id}", json=body)["data"]
         return data
 
     def delete_model(self, model_id: str) -> None:
-        self._ok("DELETE", f"/item_types/{model_id}")
+        self._ok("DELETE", f"/item-types/{model_id}")
 
     def record(
         self, model_id: str, attributes: Mapping[str, Any], *, environment: str | None = None
@@ -235,7 +235,9 @@ class Target:
 
     def rename_environment(self, environment_id: str, new_id: str) -> Resource:
         body = {"data": {"type": "environment", "id": new_id}}
-        data: Resource = self._ok("PUT", f"/environments/{environment_id}", json=body)["data"]
+        data: Resource = self._ok("PUT", f"/environments/{environment_id}/rename", json=body)[
+            "data"
+        ]
         return data
 
     def promote_environment(self, environment_id: str) -> None:
@@ -245,16 +247,16 @@ class Target:
         self._ok("DELETE", f"/environments/{environment_id}")
 
     def maintenance(self, active: bool) -> None:
-        self._ok("PUT", "/maintenance_mode/" + ("activate" if active else "deactivate"))
+        self._ok("PUT", "/maintenance-mode/" + ("activate" if active else "deactivate"))
 
     def build_trigger(self) -> Resource:
-        return self._create("/build_triggers", "build_trigger", {"name": f"b{next(_names)}"})
+        return self._create("/build-triggers", "build_trigger", {"name": f"b{next(_names)}"})
 
     def trigger_build(self, build_trigger_id: str) -> None:
-        self._ok("POST", f"/build_triggers/{build_trigger_id}/trigger")
+        self._ok("POST", f"/build-triggers/{build_trigger_id}/trigger")
 
     def deploy_result(self, build_trigger_id: str, status: str) -> None:
-        path = f"/build_triggers/{build_trigger_id}/deploy_results"
+        path = f"/build-triggers/{build_trigger_id}/deploy_results"
         self._ok("POST", path, json={"status": status})
 
 

@@ -157,7 +157,7 @@ def content(target: Target) -> Content:
     in_sandbox = target.model(draft=True, environment=sandbox)["id"]
     target.request(
         "POST",
-        f"/item_types/{in_sandbox}/fields",
+        f"/item-types/{in_sandbox}/fields",
         json={
             "data": {
                 "type": "field",

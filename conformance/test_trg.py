@@ -335,7 +335,7 @@ def test_refused_change(
         ).status_code,
         "model: unknown attribute": target.request(
             "POST",
-            "/item_types",
+            "/item-types",
             json={"data": {"type": "item_type", "attributes": {"name": "x", "bogus": True}}},
         ).status_code,
     }

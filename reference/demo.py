@@ -83,16 +83,16 @@ async def _content_changes(api: httpx.AsyncClient) -> None:
         body: dict[str, Any] = response.json()["data"]
         return body
 
-    models = (await api.get("/item_types")).json()["data"]
+    models = (await api.get("/item-types")).json()["data"]
     existing = [m for m in models if m["attributes"]["api_key"] == "demo_article"]
     if existing:  # a database from an earlier run
         model = existing[0]
     else:
         attributes = {"name": "Article", "api_key": "demo_article", "draft_mode_active": True}
-        model = await send("POST", "/item_types", {"type": "item_type", "attributes": attributes})
+        model = await send("POST", "/item-types", {"type": "item_type", "attributes": attributes})
         title = {"label": "Title", "api_key": "title", "field_type": "string"}
         await send(
-            "POST", f"/item_types/{model['id']}/fields", {"type": "field", "attributes": title}
+            "POST", f"/item-types/{model['id']}/fields", {"type": "field", "attributes": title}
         )
     record = await send(
         "POST",

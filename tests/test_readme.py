@@ -168,7 +168,7 @@ def test_render_commands(tmp_path: Path) -> None:
 
 def test_content_changes_with_curl(server: tuple[int, Path]) -> None:
     port, cwd = server
-    out = bash(ports(block("sh", "/item_types/1/fields"), port), cwd)
+    out = bash(ports(block("sh", "/item-types/1/fields"), port), cwd)
     documents, decoder, at = [], json.JSONDecoder(), 0
     while at < len(out):  # curl prints the answers back to back
         document, at = decoder.raw_decode(out, at)

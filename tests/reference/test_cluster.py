@@ -128,7 +128,7 @@ def _run(cluster: Cluster, receiver: MockReceiver, stop: signal.Signals) -> list
         "http_basic_password": None,
     }
     _post(first, "/webhooks", {"data": {"type": "webhook", "attributes": webhook}})
-    model = _post(first, "/item_types", model_body(drafts=False))["data"]["id"]
+    model = _post(first, "/item-types", model_body(drafts=False))["data"]["id"]
     assert third.get("/webhooks").json()["data"], "the webhook is seen by every process"
 
     stopped_at: list[int] = []

@@ -23,13 +23,13 @@ def env_body(new_id: str) -> dict[str, Any]:
 
 async def test_models_and_fields(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body()))["data"]
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body()))["data"]
         sent = await site.sent()
         assert [(s.entity_type, s.event_type) for s in sent] == [("item_type", "create")]
         assert sent[0].headers["x-environment"] == "main"
         field = (
             await site.call(
-                "POST", f"/item_types/{model['id']}/fields", expect=201, body=field_body("title")
+                "POST", f"/item-types/{model['id']}/fields", expect=201, body=field_body("title")
             )
         )["data"]
         assert [k for k in await site.kinds() if k[0] == "item_type"] == [("item_type", "update")]
@@ -41,7 +41,7 @@ async def test_models_and_fields(make_dispatcher: DispatcherFactory) -> None:
         assert [k for k in await site.kinds() if k[0] == "item_type"] == [("item_type", "update")]
         await site.call(
             "PUT",
-            f"/item_types/{model['id']}",
+            f"/item-types/{model['id']}",
             body={"data": {"type": "item_type", "attributes": {"name": "Post"}}},
         )
         (update,) = [s for s in await site.sent() if s.entity_type == "item_type"]
@@ -49,28 +49,28 @@ async def test_models_and_fields(make_dispatcher: DispatcherFactory) -> None:
         assert [r["type"] for r in update.payload["related_entities"]] == ["field"]
         await site.call("DELETE", f"/fields/{field['id']}")
         assert [k for k in await site.kinds() if k[0] == "item_type"] == [("item_type", "update")]
-        await site.call("DELETE", f"/item_types/{model['id']}")
+        await site.call("DELETE", f"/item-types/{model['id']}")
         assert [k for k in await site.kinds() if k[0] == "item_type"] == [("item_type", "delete")]
 
 
 async def test_model_validation(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body()))["data"]
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body()))["data"]
         await site.call(
-            "POST", f"/item_types/{model['id']}/fields", expect=201, body=field_body("title")
+            "POST", f"/item-types/{model['id']}/fields", expect=201, body=field_body("title")
         )
         await site.sent()
         for path, body, field in [
-            ("/item_types", model_body(), "api_key"),
-            ("/item_types", model_body("Bad Key"), "api_key"),
+            ("/item-types", model_body(), "api_key"),
+            ("/item-types", model_body("Bad Key"), "api_key"),
             (
-                "/item_types",
+                "/item-types",
                 {"data": {"type": "item_type", "attributes": {"api_key": "x"}}},
                 "name",
             ),
-            (f"/item_types/{model['id']}/fields", field_body("title"), "api_key"),
-            (f"/item_types/{model['id']}/fields", field_body("body", "html"), "field_type"),
-            (f"/item_types/{model['id']}/fields", field_body("body", validators=[]), "validators"),
+            (f"/item-types/{model['id']}/fields", field_body("title"), "api_key"),
+            (f"/item-types/{model['id']}/fields", field_body("body", "html"), "field_type"),
+            (f"/item-types/{model['id']}/fields", field_body("body", validators=[]), "validators"),
         ]:
             response = await site.api.post(path, json=body)
             assert response.status_code == 422, (path, response.text)
@@ -115,19 +115,19 @@ async def test_build_triggers(make_dispatcher: DispatcherFactory) -> None:
         trigger = (
             await site.call(
                 "POST",
-                "/build_triggers",
+                "/build-triggers",
                 expect=201,
                 body={"data": {"type": "build_trigger", "attributes": {"name": "Netlify"}}},
             )
         )["data"]
         assert await site.kinds() == []
-        await site.call("POST", f"/build_triggers/{trigger['id']}/trigger")
+        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger")
         await site.call(
-            "POST", f"/build_triggers/{trigger['id']}/deploy_results", body={"status": "success"}
+            "POST", f"/build-triggers/{trigger['id']}/deploy_results", body={"status": "success"}
         )
-        await site.call("POST", f"/build_triggers/{trigger['id']}/trigger")
+        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger")
         await site.call(
-            "POST", f"/build_triggers/{trigger['id']}/deploy_results", body={"status": "error"}
+            "POST", f"/build-triggers/{trigger['id']}/deploy_results", body={"status": "error"}
         )
         sent = await site.sent()
         assert [(s.entity_type, s.event_type) for s in sent] == [
@@ -139,7 +139,7 @@ async def test_build_triggers(make_dispatcher: DispatcherFactory) -> None:
         assert all("x-environment" not in s.headers for s in sent)
         assert sent[0].payload["environment"] == "main"
         bad = await site.api.post(
-            f"/build_triggers/{trigger['id']}/deploy_results", json={"status": "ok"}
+            f"/build-triggers/{trigger['id']}/deploy_results", json={"status": "ok"}
         )
         assert bad.status_code == 422
         assert await site.sent() == []
@@ -147,12 +147,12 @@ async def test_build_triggers(make_dispatcher: DispatcherFactory) -> None:
 
 async def test_maintenance_mode_changes_only_on_change(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
-        assert (await site.call("GET", "/maintenance_mode"))["data"]["attributes"][
+        assert (await site.call("GET", "/maintenance-mode"))["data"]["attributes"][
             "active"
         ] is False
-        await site.call("PUT", "/maintenance_mode/activate")
-        await site.call("PUT", "/maintenance_mode/activate")
-        await site.call("PUT", "/maintenance_mode/deactivate")
+        await site.call("PUT", "/maintenance-mode/activate")
+        await site.call("PUT", "/maintenance-mode/activate")
+        await site.call("PUT", "/maintenance-mode/deactivate")
         sent = await site.sent()
         assert [(s.entity_type, s.event_type) for s in sent] == [("maintenance_mode", "change")] * 2
         assert [s.payload["entity"]["attributes"]["active"] for s in sent] == [True, False]
@@ -163,14 +163,14 @@ async def test_sso_users(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
         await site.call(
             "POST",
-            "/sso_users",
+            "/sso-users",
             expect=201,
             body={"data": {"type": "sso_user", "attributes": {"username": "ada"}}},
         )
         assert await site.kinds() == [("sso_user", "create")]
-        assert len((await site.call("GET", "/sso_users"))["data"]) == 1
+        assert len((await site.call("GET", "/sso-users"))["data"]) == 1
         again = await site.api.post(
-            "/sso_users", json={"data": {"type": "sso_user", "attributes": {"username": "ADA"}}}
+            "/sso-users", json={"data": {"type": "sso_user", "attributes": {"username": "ADA"}}}
         )
         assert again.status_code == 422
         assert await site.sent() == []
@@ -178,7 +178,7 @@ async def test_sso_users(make_dispatcher: DispatcherFactory) -> None:
 
 async def test_environments(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body()))["data"]
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body()))["data"]
         await site.sent()
         await site.call("POST", "/environments/main/fork", expect=201, body=env_body("staging"))
         (fork,) = await site.sent()
@@ -189,7 +189,7 @@ async def test_environments(make_dispatcher: DispatcherFactory) -> None:
         )
         assert "x-environment" not in fork.headers
         # the fork copied the model; changes there carry its environment
-        copied = await site.call("GET", f"/item_types/{model['id']}", environment="staging")
+        copied = await site.call("GET", f"/item-types/{model['id']}", environment="staging")
         assert copied["data"]["attributes"]["api_key"] == "article"
         await site.call(
             "POST", "/items", environment="staging", expect=201, body=record_body(model["id"])
@@ -199,7 +199,7 @@ async def test_environments(make_dispatcher: DispatcherFactory) -> None:
         assert created.payload["is_environment_primary"] is False
         assert (await site.call("GET", "/items"))["data"] == []  # main is untouched
 
-        await site.call("PUT", "/environments/staging", body=env_body("preview"))
+        await site.call("PUT", "/environments/staging/rename", body=env_body("preview"))
         await site.call("PUT", "/environments/preview/promote")
         await site.call("DELETE", "/environments/main")
         sent = await site.sent()
@@ -253,7 +253,7 @@ async def test_record_filters(
     make_dispatcher: DispatcherFactory, filters: list[dict[str, Any]], expected: int
 ) -> None:
     async with content_site(make_dispatcher) as site:
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body()))["data"]
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body()))["data"]
         record = (await site.call("POST", "/items", expect=201, body=record_body(model["id"])))[
             "data"
         ]
@@ -286,7 +286,7 @@ async def test_build_trigger_filter(make_dispatcher: DispatcherFactory) -> None:
         for name in "AB":
             body = {"data": {"type": "build_trigger", "attributes": {"name": name}}}
             ids.append(
-                (await site.call("POST", "/build_triggers", expect=201, body=body))["data"]["id"]
+                (await site.call("POST", "/build-triggers", expect=201, body=body))["data"]["id"]
             )
         first, second = ids
         await site.dispatcher.create_webhook(
@@ -306,7 +306,7 @@ async def test_build_trigger_filter(make_dispatcher: DispatcherFactory) -> None:
                 "http_basic_password": None,
             }
         )
-        await site.call("POST", f"/build_triggers/{first}/trigger")
-        await site.call("POST", f"/build_triggers/{second}/trigger")
+        await site.call("POST", f"/build-triggers/{first}/trigger")
+        await site.call("POST", f"/build-triggers/{second}/trigger")
         sent = await site.sent()
         assert [s.payload["entity"]["id"] for s in sent] == [first]

@@ -31,16 +31,16 @@ async def test_payload_versions_and_nested_blocks(make_dispatcher: DispatcherFac
         v1, v2, v3, nested = site.webhook_ids
         quote = (
             await site.call(
-                "POST", "/item_types", expect=201, body=model_body("quote", modular_block=True)
+                "POST", "/item-types", expect=201, body=model_body("quote", modular_block=True)
             )
         )["data"]["id"]
-        await site.call("POST", f"/item_types/{quote}/fields", expect=201, body=field_body("text"))
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body()))["data"][
+        await site.call("POST", f"/item-types/{quote}/fields", expect=201, body=field_body("text"))
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body()))["data"][
             "id"
         ]
         for api_key, kind in [("cover", "file"), ("photos", "gallery"), ("body", "rich_text")]:
             await site.call(
-                "POST", f"/item_types/{model}/fields", expect=201, body=field_body(api_key, kind)
+                "POST", f"/item-types/{model}/fields", expect=201, body=field_body(api_key, kind)
             )
         upload_body = {"data": {"type": "upload", "attributes": {"path": "/cat.png", "size": 3}}}
         upload = (await site.call("POST", "/uploads", expect=201, body=upload_body))["data"]["id"]
@@ -94,7 +94,7 @@ async def test_a_failed_change_leaves_no_change_and_no_call(
     make_dispatcher: DispatcherFactory,
 ) -> None:
     async with content_site(make_dispatcher) as site:
-        model = (await site.call("POST", "/item_types", expect=201, body=model_body(drafts=False)))[
+        model = (await site.call("POST", "/item-types", expect=201, body=model_body(drafts=False)))[
             "data"
         ]["id"]
         await site.sent()

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def _model(site: ContentSite, *, drafts: bool) -> str:
-    model = await site.call("POST", "/item_types", expect=201, body=model_body(drafts=drafts))
+    model = await site.call("POST", "/item-types", expect=201, body=model_body(drafts=drafts))
     model_id: str = model["data"]["id"]
-    await site.call("POST", f"/item_types/{model_id}/fields", expect=201, body=field_body("title"))
+    await site.call("POST", f"/item-types/{model_id}/fields", expect=201, body=field_body("title"))
     await site.sent()  # forget the model's own events
     return model_id
 
@@ -154,7 +154,7 @@ async def test_bad_records_are_refused_and_raise_nothing(
             ("related", "links"),
         ]:
             await site.call(
-                "POST", f"/item_types/{model_id}/fields", expect=201, body=field_body(api_key, kind)
+                "POST", f"/item-types/{model_id}/fields", expect=201, body=field_body(api_key, kind)
             )
         await site.sent()
         body = record_body(model_id, title="ok")
@@ -167,7 +167,7 @@ async def test_bad_records_are_refused_and_raise_nothing(
 
 
 async def _field_id(site: ContentSite, model_id: str, api_key: str) -> str:
-    fields = (await site.call("GET", f"/item_types/{model_id}/fields"))["data"]
+    fields = (await site.call("GET", f"/item-types/{model_id}/fields"))["data"]
     return str(next(f["id"] for f in fields if f["attributes"]["api_key"] == api_key))
 
 
