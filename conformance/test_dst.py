@@ -13,15 +13,8 @@ METADATA = "169.254.169.254"
 
 @case("DST-001", SHOULD, "§8", "a webhook URL at 169.254.169.254 is refused when saved (422)")
 def test_refused_when_saved(target: Target, hooks: Hooks, evidence: Evidence) -> None:
-    statuses = []
-    for url in (f"http://{METADATA}/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/"):
-        body = Target.webhook_attributes(url, SSO)
-        response = target.request(
-            "POST", "/webhooks", json={"data": {"type": "webhook", "attributes": body}}
-        )
-        statuses.append(response.status_code)
-        if response.status_code < 300:
-            hooks.created.append(response.json()["data"]["id"])
+    urls = (f"http://{METADATA}/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/")
+    statuses = [hooks.attempt(url, SSO) for url in urls]
     evidence.actual = f"statuses {statuses}"
     assert statuses == [422, 422], evidence.actual
 

@@ -90,18 +90,11 @@ def test_unsigned(target: Target, receiver: MockReceiver, hooks: Hooks, evidence
 def test_refused(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: Evidence) -> None:
     path, secret = hooks.path(), _secret()
     _signed(hooks, receiver.url_for(path), secret)
-    statuses = []
-    for attributes in (
+    refused = (
         {"signing_secret": "whsec_" + base64.b64encode(b"short").decode()},
         {"signing_secret": secret.removeprefix("whsec_")},
         {"headers": {"webhook-signature": "v1,forged"}},
-    ):
-        body = Target.webhook_attributes(receiver.url_for(path), SSO, **attributes)
-        response = target.request(
-            "POST", "/webhooks", json={"data": {"type": "webhook", "attributes": body}}
-        )
-        statuses.append(response.status_code)
-        if response.status_code < 300:
-            hooks.created.append(response.json()["data"]["id"])
+    )
+    statuses = [hooks.attempt(receiver.url_for(path), SSO, **changes) for changes in refused]
     evidence.actual = f"statuses {statuses}"
     assert statuses == [422, 422, 422], evidence.actual

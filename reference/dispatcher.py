@@ -66,6 +66,8 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        #: where calls may go (SPEC §8): the sender connects, and saved URLs are checked, by it
+        self.policy = settings.destination_policy
         self.store = create_store(settings.db, site_id=settings.site_id, clock=clock)
         self.schedule = RetrySchedule(settings.retry_delays, settings.retry_scale)
         self._sender = Sender(
@@ -73,7 +75,7 @@ class Dispatcher:
             connect_timeout=settings.connect_timeout,
             max_response_bytes=settings.max_response_bytes,
             clock=clock,
-            policy=settings.destination_policy,
+            policy=self.policy,
             resolver=resolver,
             ssl_context=ssl_context,
         )
@@ -269,7 +271,7 @@ class Dispatcher:
         if host is None:
             return
         try:
-            self.settings.destination_policy.check_host(host)
+            self.policy.check_host(host)
         except BlockedDestination as exc:
             raise ValidationError("url", str(exc)) from None
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import re
 import ssl
 import time
@@ -45,13 +44,10 @@ from reference.exceptions import ConfigurationError
 
 __all__ = [
     "ERRORS",
-    "IPNetwork",
     "Outcome",
     "OutgoingRequest",
     "Sender",
 ]
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: SPEC §7: why an attempt failed.
 ERRORS: Final = (

@@ -205,3 +205,18 @@ async def test_a_call_to_a_refused_address_fails_with_the_rule_in_its_log(
     assert (call.error, attempt.error) == ("blocked_destination", "blocked_destination")
     assert attempt.error_detail == "169.254.169.254 is link-local (blocked)"
     assert attempt.to_json()["error_detail"] == attempt.error_detail
+
+
+@pytest.mark.anyio
+async def test_a_refused_attempt_is_retried_like_any_failure(
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    async with make_dispatcher(retry_scale=0.0001) as dispatcher:
+        url = "http://169.254.169.{{entity.attributes.title}}/"
+        event = item_event()
+        event.entity["attributes"]["title"] = "254"
+        await dispatcher.create_webhook(webhook_attributes(url=url))
+        (call_id,) = await dispatcher.raise_event(event)
+        call = await dispatcher.wait_for_call(call_id, attempts=2)
+    assert [a.trigger for a in call.attempts[:2]] == ["event", "auto_retry"]
+    assert {a.error for a in call.attempts} == {"blocked_destination"}
