@@ -15,10 +15,15 @@ SELF_TESTS = "tests/conformance"
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Run the test suite (the admin's browser tests need Chromium, the store's tests
-    PostgreSQL's server: both installed from Debian's packages if missing)."""
+    PostgreSQL's server, the CMA client's tests Node and npm: installed from Debian's
+    packages if missing; then the client itself, from tests/cma_client's lockfile)."""
     session.install("-e", ".[test]")
     _chromium(session)
     _postgresql(session)
+    _node(session)
+    session.run(
+        "npm", "ci", "--prefix", "tests/cma_client", "--no-audit", "--no-fund", external=True
+    )
     if session.posargs:
         session.run("pytest", *session.posargs)
         return
@@ -74,6 +79,31 @@ def _postgresql(session: nox.Session) -> None:
         "-qq",
         "--no-install-recommends",
         "postgresql",
+        external=True,
+        env=env,
+    )
+
+
+def _node(session: nox.Session) -> None:
+    """Debian's nodejs and npm (tests/reference/test_cma_client.py runs DatoCMS's
+    JavaScript client, which `npm ci` installs)."""
+    import os
+    import shutil
+
+    if shutil.which("node") and shutil.which("npm"):
+        return
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        session.error("the tests need Node.js and npm: apt-get install nodejs npm")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "nodejs",
+        "npm",
         external=True,
         env=env,
     )
@@ -177,7 +207,7 @@ def _conformance(session: nox.Session, db: str, *, processes: int) -> None:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
             urls.append(f"http://127.0.0.1:{port}")
-            # A shrunk retry schedule (SPEC §8: the schedule is data).
+            # A shrunk retry schedule (contract §8: the schedule is data).
             servers.append(
                 subprocess.Popen(
                     [

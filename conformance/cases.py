@@ -1,4 +1,4 @@
-"""The case registry: every case has a stable id, a level, the SPEC section and one expectation.
+"""The case registry: each case has a stable id, a level, its contract section and an expectation.
 
     @case("HDR-001", MUST, "§5", "x-site-id holds the site id")
     def test_site_id(...): ...

@@ -1,4 +1,4 @@
-"""`webhooks-conformance`: run the suite against a dispatcher that implements SPEC.
+"""`webhooks-conformance`: run the suite against a dispatcher that follows docs/contract.md.
 
     webhooks-conformance --target http://127.0.0.1:8000 --token secret --retry-scale 0.001
 

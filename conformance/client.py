@@ -1,4 +1,4 @@
-"""A small typed client of a dispatcher's HTTP API (SPEC §1-4, §7), as the cases use it.
+"""A small typed client of a dispatcher's HTTP API (contract §1-4, §7), as the cases use it.
 
 The suite knows a target only through this client: webhooks, the activity log
 and the content API that raises events. Nothing here imports the reference
@@ -92,7 +92,7 @@ class Target:
         data: Resource = self._ok("POST", path, json=body, **kwargs)["data"]
         return data
 
-    # -- webhooks (SPEC §2) ------------------------------------------------------
+    # -- webhooks (contract §2) ------------------------------------------------------
 
     @staticmethod
     def webhook_attributes(url: str, events: list[Resource], **overrides: Any) -> Resource:
@@ -124,7 +124,7 @@ class Target:
         data: list[Resource] = self._ok("GET", "/webhooks")["data"]
         return data
 
-    # -- the activity log (SPEC §7) ----------------------------------------------
+    # -- the activity log (contract §7) ----------------------------------------------
 
     def calls(self, **params: str) -> tuple[list[Resource], int]:
         document = self._ok("GET", "/webhook_calls", params=params)
@@ -169,7 +169,7 @@ class Target:
 
         return self.wait_calls(webhook_id, done, timeout=timeout)
 
-    # -- content that raises events (SPEC §4) ------------------------------------
+    # -- content that raises events (contract §4) ------------------------------------
 
     def sso_user(self, username: str | None = None) -> Resource:
         name = username or f"user{next(_names)}-{time.time_ns()}"
@@ -250,14 +250,25 @@ class Target:
         self._ok("PUT", "/maintenance-mode/" + ("activate" if active else "deactivate"))
 
     def build_trigger(self) -> Resource:
-        return self._create("/build-triggers", "build_trigger", {"name": f"b{next(_names)}"})
+        attributes: dict[str, Any] = {
+            "name": f"b{next(_names)}",
+            "adapter": "custom",
+            "adapter_settings": {},
+            "frontend_url": None,
+            "autotrigger_on_scheduled_publications": False,
+        }
+        return self._create("/build-triggers", "build_trigger", attributes)
 
     def trigger_build(self, build_trigger_id: str) -> None:
         self._ok("POST", f"/build-triggers/{build_trigger_id}/trigger")
 
     def deploy_result(self, build_trigger_id: str, status: str) -> None:
-        path = f"/build-triggers/{build_trigger_id}/deploy_results"
-        self._ok("POST", path, json={"status": status})
+        """The build reports `status` to the trigger's `webhook_url`, without the token."""
+        trigger = self._ok("GET", f"/build-triggers/{build_trigger_id}")["data"]
+        url = trigger["attributes"]["webhook_url"]
+        response = self._http.post(url, json={"status": status})
+        if response.status_code >= 300:
+            raise ApiFailure("POST", url, response)
 
 
 def _env(environment: str | None) -> dict[str, str]:

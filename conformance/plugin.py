@@ -271,7 +271,7 @@ def pytest_runtest_makereport(
     if report.when == "call" or (report.when == "setup" and not report.passed):
         results.outcomes[found.id] = _outcome(found, report, evidence, strict)
     if report.when == "call" and report.failed and not _fails_run(found.level, strict):
-        # SPEC §9 levels: shown as xfail, so the run does not fail.
+        # contract §9 levels: shown as xfail, so the run does not fail.
         report.outcome = "skipped"
         label = "non-strict" if found.level is Level.SHOULD else "informational"
         report.wasxfail = f"{found.id} {found.level} failed ({label}): {_message(report)}"

@@ -20,7 +20,7 @@ __all__ = [
     "trigger",
 ]
 
-#: SPEC §5: the keys of the default payload, in order (previous_entity aside).
+#: contract §5: the keys of the default payload, in order (previous_entity aside).
 DEFAULT_KEYS = [
     "webhook_call_id",
     "event_triggered_at",

@@ -1,4 +1,4 @@
-"""API: authentication, JSON:API shapes and validation (SPEC §1-3)."""
+"""API: authentication, JSON:API shapes and validation (contract §1-3)."""
 
 from __future__ import annotations
 

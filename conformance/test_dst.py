@@ -1,4 +1,4 @@
-"""DST: where calls may go (SPEC §8, destinations): the cloud metadata address is never
+"""DST: where calls may go (contract §8, destinations): the cloud metadata address is never
 called, whether a webhook names it or renders it."""
 
 from __future__ import annotations

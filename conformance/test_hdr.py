@@ -1,4 +1,4 @@
-"""HDR: the request headers (SPEC §5)."""
+"""HDR: the request headers (contract §5)."""
 
 from __future__ import annotations
 

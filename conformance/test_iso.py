@@ -1,4 +1,4 @@
-"""ISO: a hung receiver never delays calls to others (SPEC §8)."""
+"""ISO: a hung receiver never delays calls to others (contract §8)."""
 
 from __future__ import annotations
 

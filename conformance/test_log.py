@@ -1,4 +1,4 @@
-"""LOG: the activity log (SPEC §7)."""
+"""LOG: the activity log (contract §7)."""
 
 from __future__ import annotations
 

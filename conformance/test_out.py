@@ -1,4 +1,4 @@
-"""OUT: what counts as success, and what is kept of the answer (SPEC §7, §8)."""
+"""OUT: what counts as success, and what is kept of the answer (contract §7, §8)."""
 
 from __future__ import annotations
 

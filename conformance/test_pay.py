@@ -1,4 +1,4 @@
-"""PAY: the default payload (SPEC §5)."""
+"""PAY: the default payload (contract §5)."""
 
 from __future__ import annotations
 

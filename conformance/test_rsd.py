@@ -1,4 +1,4 @@
-"""RSD: resending a call (SPEC §8): the same call, updated, with the current settings."""
+"""RSD: resending a call (contract §8): the same call, updated, with the current settings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RTY: the retry schedule (SPEC §8), with the target's schedule shrunk by --retry-scale."""
+"""RTY: the retry schedule (contract §8), with the target's schedule shrunk by --retry-scale."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from conformance.plugin import Evidence, Hooks
 from conformance.steps import SSO, arrived, body_of, moment, trigger
 from receiver import MockReceiver, RecordedRequest, WaitTimeout
 
-#: SPEC §8: the gaps before each retry, in seconds.
+#: contract §8: the gaps before each retry, in seconds.
 SCHEDULE = (120, 360, 1800, 3600, 18000, 86400, 172800)
 
 

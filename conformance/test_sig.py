@@ -1,4 +1,4 @@
-"""SIG: signed calls (SPEC §5, signatures: beyond DatoCMS, in the Standard Webhooks form).
+"""SIG: signed calls (contract §5, signatures: beyond DatoCMS, in the Standard Webhooks form).
 
 Signing is optional: a target that refuses a webhook's `signing_secret` skips the
 cases that need one. The mock receiver checks each signature (its `secret`

@@ -1,4 +1,4 @@
-"""TMO: one 5 s deadline over the whole exchange (SPEC §8), measured by the receiver.
+"""TMO: one 5 s deadline over the whole exchange (contract §8), measured by the receiver.
 
 Every scenario starts at once, from one event, so the module takes one
 deadline rather than six. The window is where the receiver saw the sender hang

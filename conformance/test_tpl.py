@@ -1,4 +1,4 @@
-"""TPL: custom payloads and templated URLs (SPEC §6)."""
+"""TPL: custom payloads and templated URLs (contract §6)."""
 
 from __future__ import annotations
 

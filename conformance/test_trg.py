@@ -1,4 +1,4 @@
-"""TRG: which events reach which webhooks (SPEC §3, §4)."""
+"""TRG: which events reach which webhooks (contract §3, §4)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def test_matrix(target: Target, receiver: MockReceiver, hooks: Hooks, evidence: 
         ),
         "sso_user": _events(list(arrived(receiver, paths["sso_user"], evidence, 1))),
     }
-    # SPEC §7: calls are stored with the change, so the log holds every event raised.
+    # contract §7: calls are stored with the change, so the log holds every event raised.
     logged = {entity: len(target.calls_of(w["id"])) for entity, w in webhooks.items()}
     evidence.actual = f"{seen}; calls in the log {logged}"
     for events_of in seen.values():
@@ -145,7 +145,7 @@ def test_filters(
     target.record(content.model, {"title": "p"})
     target.record(content.plain_model, {"title": "q"})
     target.record(content.sandbox_model, {"title": "s"}, environment=content.sandbox)
-    # SPEC §7: calls are stored with the change, so the log is complete now.
+    # contract §7: calls are stored with the change, so the log is complete now.
     counts = {
         name: len(target.calls_of(w["id"]))
         for name, w in {
@@ -274,7 +274,7 @@ def test_id_filters(
     target.trigger_build(build)
 
     def sent(webhook: Resource) -> list[Resource]:
-        # SPEC §7: calls are stored with the change, but the body only once sent.
+        # contract §7: calls are stored with the change, but the body only once sent.
         return target.wait_calls(
             webhook["id"], lambda cs: all(c["attributes"]["request_payload"] for c in cs)
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reference.app import create_app
+from reference.app import create_api, create_app
 from reference.calls import Attempt, CallStatus, WebhookCall
 from reference.dispatcher import Dispatcher
 from reference.events import Event
@@ -10,6 +10,7 @@ from reference.exceptions import (
     ConfigurationError,
     ConflictError,
     DispatcherError,
+    FileTooLargeError,
     NotFoundError,
     StoreError,
     TemplateSyntaxError,
@@ -28,6 +29,7 @@ __all__ = [
     "Dispatcher",
     "DispatcherError",
     "Event",
+    "FileTooLargeError",
     "NotFoundError",
     "Settings",
     "StoreError",
@@ -35,5 +37,6 @@ __all__ = [
     "ValidationError",
     "Webhook",
     "WebhookCall",
+    "create_api",
     "create_app",
 ]

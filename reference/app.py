@@ -1,4 +1,6 @@
-"""The app factory: the dispatcher's API served with the dispatcher running in its lifespan."""
+"""The app factories: `create_app` serves the API and the admin pages with the
+dispatcher running in the app's lifespan; `create_api` is the API alone, for
+mounting in another app (whose lifespan then enters the dispatcher)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from aiohttp.abc import AbstractResolver
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from reference.admin import create_admin
+from reference.api import PUBLIC_ROUTES, ROUTES
+from reference.api.auth import BearerAuth
+from reference.api.errors import exception_handlers
 from reference.dispatcher import Clock, Dispatcher, utcnow
+from reference.files import Files
 from reference.settings import Settings
 
-__all__ = ["create_app", "dispatcher_routes"]
+__all__ = ["create_api", "create_app", "dispatcher_routes"]
 
 
 def create_app(
@@ -32,7 +38,7 @@ def create_app(
     The dispatcher is at `app.state.dispatcher`.
 
     The store is opened when the lifespan starts (then `on_start` is called),
-    delivery runs through it, and its end is a clean stop (SPEC §8).
+    delivery runs through it, and its end is a clean stop (contract §8).
     """
     dispatcher = Dispatcher(settings, resolver=resolver, ssl_context=ssl_context, clock=clock)
 
@@ -57,5 +63,27 @@ def dispatcher_routes(dispatcher: Dispatcher) -> list[BaseRoute]:
     return [
         Route("/admin", admin_home),  # the API below would answer it otherwise
         Mount("/admin", app=create_admin(dispatcher, mount_path="/admin")),
-        Mount("/", app=dispatcher.app),
+        Mount("/", app=create_api(dispatcher)),
     ]
+
+
+def create_api(dispatcher: Dispatcher) -> Starlette:
+    """The HTTP API of `dispatcher` as an app of its own, without a lifespan:
+
+        async with dispatcher:  # or enter it in the host app's lifespan
+            host = Starlette(routes=[Mount("/hooks-api", app=create_api(dispatcher))])
+
+    Every route wants the API token but the public ones, whose URL is the secret.
+    """
+    settings = dispatcher.settings
+    behind_token = Router(routes=ROUTES)
+    app = Starlette(
+        routes=[
+            *PUBLIC_ROUTES,
+            Mount("/", app=BearerAuth(behind_token, token=settings.api_token)),
+        ],
+        exception_handlers=exception_handlers,
+    )
+    app.state.dispatcher = dispatcher
+    app.state.files = Files(settings.uploads_folder, settings.max_upload_bytes)
+    return app

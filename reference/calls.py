@@ -1,4 +1,4 @@
-"""Webhook calls: activity log records and how an attempt's outcome moves them (SPEC §7, §8)."""
+"""Webhook calls: activity log records and how an attempt's outcome moves them (contract §7, §8)."""
 
 from __future__ import annotations
 
@@ -119,13 +119,13 @@ class Transition:
 def next_state(
     call: DueCall, outcome: Outcome, *, auto_retry: bool, schedule: RetrySchedule
 ) -> Transition:
-    """SPEC §8: success ends the call; a failure is retried on the schedule or fails.
+    """contract §8: success ends the call; a failure is retried on the schedule or fails.
 
     A manual resend that fails leaves the retry schedule and count as they were.
     """
     retries = call.attempted_auto_retries_count
     if call.trigger is AttemptTrigger.AUTO_RETRY:
-        retries += 1  # SPEC §8: a retry counts once it is sent
+        retries += 1  # contract §8: a retry counts once it is sent
     if outcome.ok:
         return Transition(CallStatus.SUCCESS, retries, None, None)
     if call.trigger is AttemptTrigger.MANUAL:
@@ -136,7 +136,7 @@ def next_state(
     at = outcome.sent_at + gap
     asked = _retry_after(outcome)
     if asked is not None:
-        # SPEC §8: no earlier than the receiver says, no later than 24 h after the
+        # contract §8: no earlier than the receiver says, no later than 24 h after the
         # attempt; the test scale shrinks the schedule, never the receiver's wait.
         wanted = outcome.sent_at + min(timedelta(seconds=asked), RETRY_AFTER_CAP)
         if wanted > at:

@@ -8,9 +8,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from reference.admin.forms import WebhookForm
+from reference.admin.preview import json_warning, preview_context
+from reference.admin.webhook_pages import SAMPLE_EVENTS
 from reference.exceptions import ConfigurationError, DispatcherError, TemplateSyntaxError
+from reference.matrix import MATRIX
 from reference.samples import sample_payload
 from reference.settings import Settings
 from reference.store import check_store, redacted
@@ -45,10 +49,33 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
 
-    render = commands.add_parser("render", help="render a custom payload template")
-    render.add_argument("template", type=Path, help="the Mustache template file")
+    render = commands.add_parser(
+        "render",
+        help="render a custom payload template",
+        description="Render a Mustache custom payload template as a call would send it.",
+    )
     render.add_argument(
-        "--context", type=Path, help="a JSON file (default: a sample record-update payload)"
+        "template",
+        type=Path,
+        nargs="?",
+        help="the Mustache template file (UTF-8; not needed with --show-context)",
+    )
+    render.add_argument(
+        "--context",
+        type=Path,
+        metavar="FILE",
+        help="a JSON file holding any JSON value (default: the sample record-update payload)",
+    )
+    render.add_argument(
+        "--sample",
+        metavar="ENTITY.EVENT",
+        help="use the admin preview's sample payload for this event, e.g. upload.create"
+        " (not with --context)",
+    )
+    render.add_argument(
+        "--show-context",
+        action="store_true",
+        help="print the context as JSON instead of rendering",
     )
     render.set_defaults(run=_render)
 
@@ -98,6 +125,24 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a webhook's previous signing secret still signs after it changed"
         " (default 86400)",
     )
+    parser.add_argument(
+        "--files-dir",
+        metavar="DIR",
+        help="where uploaded files go (default: beside the SQLite file, <name>-files/);"
+        " also $WEBHOOKS_FILES_DIR",
+    )
+    parser.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        metavar="BYTES",
+        help="the largest file an upload may have (default 104857600)",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base of the URLs the API hands out (uploads, build results), when"
+        " clients reach it through a proxy; also $WEBHOOKS_PUBLIC_URL",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -110,6 +155,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         signing_secret_grace=args.signing_secret_grace,
         public_destinations_only=args.public_destinations_only,
         allowed_destinations=tuple(args.allow_destination) if args.allow_destination else None,
+        files_dir=args.files_dir,
+        max_upload_bytes=args.max_upload_bytes,
+        public_url=args.public_url,
     )
 
 
@@ -130,31 +178,102 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  API token: {settings.api_token}", file=sys.stderr)
 
     app = create_app(settings, on_start=announce)
-    # SIGTERM and SIGINT end the lifespan: a clean stop (SPEC §8).
+    # SIGTERM and SIGINT end the lifespan: a clean stop (contract §8).
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
     try:
-        source = args.template.read_text(encoding="utf-8")
-        context = (
-            json.loads(args.context.read_text(encoding="utf-8"))
-            if args.context
-            else sample_payload()
-        )
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        print(f"webhooks-dispatcher render: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(context, dict):
-        print("webhooks-dispatcher render: the context must be a JSON object", file=sys.stderr)
-        return 2
-    try:
-        sys.stdout.write(render_template(source, context))
+        context = _render_context(args)
+        if args.show_context:
+            _write_stdout(json.dumps(context, indent=2, ensure_ascii=False) + "\n")
+            return 0
+        if args.template is None:
+            raise _RenderError("a TEMPLATE file is needed (or --show-context)")
+        source = _read_utf8(args.template)
+        try:
+            body = render_template(source, context)
+        except RecursionError:
+            raise _RenderError("the template and context nest too deeply to render") from None
+        _write_stdout(body)
     except TemplateSyntaxError as exc:
         print(f"{args.template}:{exc.line}:{exc.column}: {exc.reason}", file=sys.stderr)
         return 2
+    except _RenderError as exc:
+        print(f"webhooks-dispatcher render: {exc}", file=sys.stderr)
+        return 2
+    # The admin preview's check: custom payloads go out as application/json.
+    warning = json_warning(body, "application/json")
+    if warning is not None:
+        print(f"webhooks-dispatcher render: warning: {warning}", file=sys.stderr)
     return 0
+
+
+class _RenderError(Exception):
+    """Why `render` cannot go on: one line for stderr."""
+
+
+def _render_context(args: argparse.Namespace) -> Any:
+    """The context: the --context file's JSON value, a --sample payload or the default."""
+    if args.sample is not None and args.context is not None:
+        raise _RenderError("--sample and --context exclude each other: give one")
+    if args.sample is not None:
+        return _sample_context(args.sample)
+    if args.context is None:
+        return sample_payload()
+    try:
+        return json.loads(_read_utf8(args.context))
+    except json.JSONDecodeError as exc:
+        raise _RenderError(f"{args.context}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise _RenderError(f"{args.context}: the JSON nests too deeply") from None
+
+
+def _sample_context(event: str) -> Any:
+    """The context the admin preview renders against for `event` (`entity_type.event_type`).
+
+    The webhook and site ids are those of `sample_payload`, the default context.
+    """
+    if event not in SAMPLE_EVENTS:
+        entity_type = event.partition(".")[0]
+        rule = MATRIX.get(entity_type)
+        if rule is None:
+            problem = f"unknown entity type {entity_type!r}; allowed pairs"
+            allowed = SAMPLE_EVENTS
+        else:
+            problem = f"not an allowed pair; allowed for {entity_type}"
+            allowed = [f"{entity_type}.{e}" for e in rule.event_types]
+        raise _RenderError(f"--sample {event!r}: {problem}: {', '.join(allowed)}")
+    return preview_context(
+        WebhookForm(), event, webhook_id="42", site_id="424242", user_agent="sample"
+    )
+
+
+def _read_utf8(path: Path) -> str:
+    """The file's text, decoded as UTF-8 with its line endings (CRLF) kept as they are."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise _RenderError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise _RenderError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _write_stdout(text: str) -> None:
+    """Write `text` as UTF-8 bytes, with no newline translation."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a JSON "\ud800" escape
+        bad = text[exc.start : exc.end].encode("unicode_escape").decode()
+        raise _RenderError(f"the output holds {bad}, which UTF-8 cannot write") from None
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stand-in for stdout: nothing to translate
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def _demo(args: argparse.Namespace) -> int:

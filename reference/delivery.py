@@ -1,4 +1,4 @@
-"""Delivery: claim due calls, send them, record the outcomes (SPEC §7, §8).
+"""Delivery: claim due calls, send them, record the outcomes (contract §7, §8).
 
 The store is the queue. A call is claimed (marked in the database with this
 process's name and a lease) before it is sent and released when its outcome
@@ -145,7 +145,7 @@ class Delivery:
             task.cancel()
             self._unsent.append(call)
         self._waiting.clear()
-        # Each exchange ends by its own deadline (SPEC §8).
+        # Each exchange ends by its own deadline (contract §8).
         await asyncio.gather(*self._tasks, return_exceptions=True)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + FINAL_FLUSH
@@ -226,7 +226,7 @@ class Delivery:
                 timeout = min(timeout, max(0.0, (due - self._clock()).total_seconds()))
             # Otherwise the last claim saw that call and left it: its webhook is at
             # its limit. Claiming again at once would spin on the store and slow
-            # every other webhook (SPEC §8, isolation); a freed slot wakes us.
+            # every other webhook (contract §8, isolation); a freed slot wakes us.
         if timeout > 0 and not self._stopping:
             # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that
             # races with the event being set, and stop() would wait forever.
@@ -259,7 +259,7 @@ class Delivery:
             self._flush_needed.set()
 
     async def _send(self, call: DueCall, webhook: Webhook) -> Completion:
-        # SPEC §5: 0 on the first attempt; the n-th automatic retry says n.
+        # contract §5: 0 on the first attempt; the n-th automatic retry says n.
         retries = call.attempted_auto_retries_count + (call.trigger is AttemptTrigger.AUTO_RETRY)
         now = self._clock()
         context = CallContext(

@@ -10,7 +10,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from receiver import MockReceiver
-from reference.app import dispatcher_routes
+from reference.app import create_api, dispatcher_routes
 from reference.dispatcher import Dispatcher
 from reference.settings import Settings
 from reference.store import CallQuery
@@ -28,7 +28,7 @@ async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             api = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=dispatcher.app),
+                transport=httpx.ASGITransport(app=create_api(dispatcher)),
                 base_url="http://dispatcher",
                 headers={"Authorization": f"Bearer {settings.api_token}"},
             )

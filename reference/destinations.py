@@ -1,4 +1,4 @@
-"""Where calls may go (SPEC §8, destinations): the address actually connected to is
+"""Where calls may go (contract §8, destinations): the address actually connected to is
 checked, after DNS resolution, at connect time.
 
 By default link-local (cloud metadata: 169.254.0.0/16, fe80::/10), unspecified,

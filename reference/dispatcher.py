@@ -5,11 +5,10 @@
         await dispatcher.raise_event(Event("item", "create", {"id": "1", "type": "item"}))
 
 The store is opened when the dispatcher is entered (or started) and closed
-when it is left; leaving it is a clean stop (SPEC §8): no new claims, the
+when it is left; leaving it is a clean stop (contract §8): no new claims, the
 exchanges in flight finish and their outcomes are recorded.
 
-`dispatcher.app` is the HTTP API as a Starlette app that can be mounted in
-another app (whose lifespan then enters the dispatcher).
+`reference.app.create_api(dispatcher)` is its HTTP API, to mount in another app.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver
-from starlette.types import ASGIApp
 
 from reference.calls import WebhookCall
 from reference.content import Content
@@ -66,7 +64,7 @@ class Dispatcher:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        #: where calls may go (SPEC §8): the sender connects, and saved URLs are checked, by it
+        #: where calls may go (contract §8): the sender connects, and saved URLs are checked, by it
         self.policy = settings.destination_policy
         self.store = create_store(settings.db, site_id=settings.site_id, clock=clock)
         self.schedule = RetrySchedule(settings.retry_delays, settings.retry_scale)
@@ -90,23 +88,15 @@ class Dispatcher:
             lease=settings.claim_lease,
             secret_grace=settings.signing_secret_grace,
         )
-        self.content = Content(self, clock=clock, cache_tag_window=settings.cache_tag_window)
+        self.content = Content(
+            self.store, self.record_event, clock=clock, cache_tag_window=settings.cache_tag_window
+        )
         self._worker: asyncio.Task[None] | None = None
         self._open = False
-        self._app: ASGIApp | None = None
 
     @property
     def site_id(self) -> str:
         return self.store.site_id
-
-    @property
-    def app(self) -> ASGIApp:
-        """The HTTP API (SPEC §1, §2, §7) and the content API (SPEC §4)."""
-        if self._app is None:
-            from reference.api import create_api
-
-            self._app = create_api(self)
-        return self._app
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -126,7 +116,7 @@ class Dispatcher:
             await self.content.start()
 
     async def stop(self) -> None:
-        """Stop sending, cleanly (SPEC §8): claim nothing more, let the exchanges in
+        """Stop sending, cleanly (contract §8): claim nothing more, let the exchanges in
         flight finish within their deadline, record their outcomes, give back the
         calls claimed but not sent. Nothing is sent twice after a clean stop."""
         await self.content.stop()
@@ -203,12 +193,12 @@ class Dispatcher:
 
         Inside it, `dispatcher.record_event(tx, event)` stores the calls an event
         raises, and `tx.content` changes content: both are committed together,
-        or neither is (SPEC §7), on every backend. Sending starts on commit.
+        or neither is (contract §7), on every backend. Sending starts on commit.
         """
         return await self.store.transaction(fn, *args, **kwargs)
 
     def matching_webhooks(self, tx: Transaction, event: Event) -> list[str]:
-        """SPEC §3: the enabled webhooks any of whose triggers match; one call each."""
+        """contract §3: the enabled webhooks any of whose triggers match; one call each."""
         webhooks = tx.webhooks.all().values()
         return [w.id for w in webhooks if w.enabled and matches_any(w.events, event)]
 
@@ -259,7 +249,7 @@ class Dispatcher:
         )
 
     def _check_destination(self, attributes: Mapping[str, Any]) -> None:
-        """SPEC §8: a URL at a literal address the policy refuses is refused when saved
+        """contract §8: a URL at a literal address the policy refuses is refused when saved
         (a URL with Mustache tags, or a name, is checked when a call is sent)."""
         url = attributes.get("url")
         if not isinstance(url, str) or "{{" in url:
@@ -287,7 +277,7 @@ class Dispatcher:
         return await self.store.transaction(lambda tx: tx.calls.get(call_id))
 
     async def resend(self, call_id: str) -> WebhookCall:
-        """SPEC §8: send the call's event again now with the webhook's current settings."""
+        """contract §8: send the call's event again now with the webhook's current settings."""
 
         def request(tx: Transaction) -> WebhookCall:
             call = tx.calls.get(call_id)

@@ -1,4 +1,4 @@
-"""Events: something happened to an entity (SPEC §3, §4).
+"""Events: something happened to an entity (contract §3, §4).
 
 An event is what other code hands the dispatcher; matching, the default
 payload and the `x-environment` header are all derived from it.
@@ -54,7 +54,7 @@ class Event:
             raise ValidationError("happened_at", "must be timezone-aware")
 
     def entity_as(self, version: str, nested: bool) -> Resource:
-        """`entity` as payload version `version` writes it (SPEC §2 payload_api_version)."""
+        """`entity` as payload version `version` writes it (contract §2 payload_api_version)."""
         return self.variants.get(variant_key(version, nested, previous=False), self.entity)
 
     def previous_entity_as(self, version: str, nested: bool) -> Resource | None:
@@ -69,11 +69,11 @@ class Event:
 
     @property
     def in_environment(self) -> bool:
-        """Whether the entity lives in an environment (SPEC §5 `x-environment`)."""
+        """Whether the entity lives in an environment (contract §5 `x-environment`)."""
         return self.entity_type in ENVIRONMENT_SCOPED
 
     def filter_value(self, kind: str) -> str | None:
-        """The value a filter of `kind` compares against (SPEC §3)."""
+        """The value a filter of `kind` compares against (contract §3)."""
         if kind == "environment":
             return self.environment
         if kind == "environment_type":

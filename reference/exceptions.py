@@ -6,6 +6,7 @@
     │   └── TemplateSyntaxError a Mustache template that does not parse (line, column)
     ├── NotFoundError           no such webhook or call (404)
     ├── ConflictError           the change collides with existing state (409)
+    ├── FileTooLargeError       an uploaded file passes the size limit (413)
     └── StoreError              the database is not what this version expects
 
 Every exception carries what it is about, so that the API layer can turn it
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DispatcherError",
+    "FileTooLargeError",
     "NotFoundError",
     "StoreError",
     "TemplateSyntaxError",
@@ -77,6 +79,14 @@ class ConflictError(DispatcherError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class FileTooLargeError(DispatcherError):
+    """An uploaded file is larger than the dispatcher takes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the file is larger than the {limit} bytes an upload may have")
+        self.limit = limit
 
 
 class StoreError(DispatcherError):

@@ -1,4 +1,4 @@
-"""The entity/event matrix of SPEC §3, as data."""
+"""The entity/event matrix of contract §3, as data."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class EntityRule:
     filters: tuple[str, ...]
 
 
-# SPEC §3: the only valid (entity_type, event_type) pairs and their filters.
+# contract §3: the only valid (entity_type, event_type) pairs and their filters.
 MATRIX: Mapping[str, EntityRule] = {
     "item": EntityRule(
         ("create", "update", "delete", "publish", "unpublish"),
@@ -39,5 +39,5 @@ MATRIX: Mapping[str, EntityRule] = {
 
 ENVIRONMENT_TYPES = ("primary", "sandbox")
 
-# SPEC §5: entities that live in an environment get the `x-environment` header.
+# contract §5: entities that live in an environment get the `x-environment` header.
 ENVIRONMENT_SCOPED = frozenset({"item", "item_type", "upload", "cda_cache_tags"})

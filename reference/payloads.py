@@ -1,4 +1,4 @@
-"""The request a call sends: default payload, custom payload, URL and headers (SPEC §5, §6)."""
+"""The request a call sends: default payload, custom payload, URL and headers (contract §5, §6)."""
 
 from __future__ import annotations
 
@@ -39,17 +39,17 @@ class CallContext:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 characters kept as they are (SPEC §5)."""
+    """Compact JSON, UTF-8 characters kept as they are (contract §5)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def format_event_time(event: Event) -> str:
-    """SPEC §5: UTC, `YYYY-MM-DDTHH:MM:SSZ`."""
+    """contract §5: UTC, `YYYY-MM-DDTHH:MM:SSZ`."""
     return event.happened_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def default_payload(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
-    """The default body as an object, keys in the order of SPEC §5."""
+    """The default body as an object, keys in the order of contract §5."""
     version, nested = webhook.payload_api_version, webhook.nested_items_in_payload
     payload: dict[str, Any] = {
         "webhook_call_id": call.call_id,
@@ -63,7 +63,7 @@ def default_payload(event: Event, webhook: Webhook, call: CallContext) -> dict[s
         "event_type": event.event_type,
         "entity": event.entity_as(version, nested),
     }
-    # SPEC §5: previous_entity only for a record update.
+    # contract §5: previous_entity only for a record update.
     if event.entity_type == "item" and event.event_type == "update":
         payload["previous_entity"] = event.previous_entity_as(version, nested)
     payload["related_entities"] = list(event.related_entities)
@@ -85,7 +85,7 @@ def build_request(event: Event, webhook: Webhook, call: CallContext) -> Outgoing
 
 
 def _headers(event: Event, webhook: Webhook, call: CallContext) -> tuple[tuple[str, str], ...]:
-    # SPEC §5: defaults in this order; a custom header replaces a default of
+    # contract §5: defaults in this order; a custom header replaces a default of
     # the same name (case-insensitively) in place, the rest follow.
     headers: list[tuple[str, str]] = [
         ("Accept", "*/*"),
@@ -110,7 +110,7 @@ def _headers(event: Event, webhook: Webhook, call: CallContext) -> tuple[tuple[s
 
 
 def masked_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """Headers for the activity log: SPEC §7 stores Authorization as `Basic ***`.
+    """Headers for the activity log: contract §7 stores Authorization as `Basic ***`.
 
     A custom Authorization header is a credential too: its scheme is kept and
     the rest masked (`Bearer ***`).

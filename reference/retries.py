@@ -1,4 +1,4 @@
-"""The auto-retry schedule (SPEC §8), as data."""
+"""The auto-retry schedule (contract §8), as data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ __all__ = [
     "retry_after",
 ]
 
-# SPEC §8: 2 min, 6 min, 30 min, 1 h, 5 h, 1 day, 2 days after the attempt before.
+# contract §8: 2 min, 6 min, 30 min, 1 h, 5 h, 1 day, 2 days after the attempt before.
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (120, 360, 1800, 3600, 18000, 86400, 172800)
 
 
@@ -33,7 +33,7 @@ class RetrySchedule:
         return timedelta(seconds=self.delays[retries_done] * self.scale)
 
 
-#: SPEC §8: a `Retry-After` on these answers puts the next retry no earlier than it says...
+#: contract §8: a `Retry-After` on these answers puts the next retry no earlier than it says...
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 #: ...and no later than this after the attempt.
 RETRY_AFTER_CAP = timedelta(hours=24)

@@ -121,7 +121,7 @@ _RECORD_STATUS = {"create": "draft", "publish": "published", "unpublish": "draft
 
 
 def sample_event_for(entity_type: str, event_type: str) -> Event:
-    """A sample event of any pair SPEC §3 allows, for previews of custom payloads."""
+    """A sample event of any pair contract §3 allows, for previews of custom payloads."""
     base = sample_event()
     if entity_type == "item":
         record = dict(base.entity)

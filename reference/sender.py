@@ -1,16 +1,16 @@
-"""The sender: one HTTP exchange with a receiver, and what came of it (SPEC §5, §7, §8).
+"""The sender: one HTTP exchange with a receiver, and what came of it (contract §5, §7, §8).
 
 `Sender.send` posts an `OutgoingRequest` and returns an `Outcome`; it never
 raises for a network or HTTP problem, only cancellation propagates. The whole
 exchange has one deadline, the first 64 KiB of the answer are kept, and every
-failure is named by one of the `error` values of SPEC §7.
+failure is named by one of the `error` values of contract §7.
 
 Requests go out through one `aiohttp.ClientSession`, opened on the first
 `send` and closed by `aclose()`, with at most `max_connections_per_origin`
 connections to each origin (scheme, host, port). Measured with the benchmark,
 httpx/httpcore spent ~80% of the GIL time per delivery and capped the
 dispatcher at a fifth of what the receiver can take. The session is stripped
-of what SPEC §5 does not want between us and the receiver: no default headers
+of what contract §5 does not want between us and the receiver: no default headers
 (aiohttp adds only Host and Content-Length), no redirects, no decompression,
 no cookie jar, no proxies from the environment, and no `Authorization` header
 made of URL credentials.
@@ -49,7 +49,7 @@ __all__ = [
     "Sender",
 ]
 
-#: SPEC §7: why an attempt failed.
+#: contract §7: why an attempt failed.
 ERRORS: Final = (
     "timeout",
     "connection_refused",
@@ -60,7 +60,7 @@ ERRORS: Final = (
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
-# Headers aiohttp adds unless told not to; SPEC §5 sends only the given ones.
+# Headers aiohttp adds unless told not to; contract §5 sends only the given ones.
 _AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 # aiohttp's parser limits default to 8190 bytes a line and 128 headers; h11,
@@ -82,7 +82,7 @@ _HOST: Final = re.compile(rb"[A-Za-z0-9_.:\-]+")
 
 @dataclass(frozen=True, slots=True)
 class OutgoingRequest:
-    """A request as SPEC §5 builds it: sent exactly like this, headers in order."""
+    """A request as contract §5 builds it: sent exactly like this, headers in order."""
 
     url: str
     headers: tuple[tuple[str, str], ...]
@@ -91,7 +91,7 @@ class OutgoingRequest:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one attempt came to, in the terms of the activity log (SPEC §7).
+    """What one attempt came to, in the terms of the activity log (contract §7).
 
     `status`, `headers` and `body` are None when no response arrived. When the
     body broke off after the status line and headers, they are kept along with
@@ -109,7 +109,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """SPEC §8: success is a complete `2xx` answer."""
+        """contract §8: success is a complete `2xx` answer."""
         return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
@@ -147,7 +147,7 @@ class Sender:
     ) -> None:
         """Configure the sender; nothing is opened until the first `send`.
 
-        `policy` says which addresses may be connected to (SPEC §8,
+        `policy` says which addresses may be connected to (contract §8,
         destinations): a literal address is checked before anything else, a
         name once `resolver` (aiohttp's default one unless given) has resolved
         it, and only the addresses checked are connected to. `ssl_context` verifies
@@ -207,7 +207,7 @@ class Sender:
             answer = _Answer()
             error: str | None = None
             detail: str | None = None
-            # SPEC §8: one deadline over connect, send, status line, headers, body.
+            # contract §8: one deadline over connect, send, status line, headers, body.
             timeout = asyncio.timeout(self._deadline)
             try:
                 async with timeout:
@@ -255,7 +255,7 @@ class Sender:
             answer.body = bytearray()
             complete = await self._read_stream(response.content, answer.body)
         finally:
-            # SPEC §7: a larger body is never read further. An answer read to
+            # contract §7: a larger body is never read further. An answer read to
             # its end leaves its connection in the pool; any other is closed,
             # which drops the connection (after a cut, a timeout, an error).
             if complete:
@@ -373,13 +373,13 @@ def _decode_headers(raw: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[str, st
 
 
 def _classify(exc: BaseException) -> str:
-    """SPEC §7: the `error` value of a failed exchange (the first matching `_FAILURES` row)."""
+    """contract §7: the `error` value of a failed exchange (the first matching `_FAILURES` row)."""
     row = _row(exc)
     return "connection_error" if row is None else row.error
 
 
 def _detail(exc: BaseException, url: httpx.URL, answer: _Answer) -> str:
-    """SPEC §7: one human-readable line beside the `error` value."""
+    """contract §7: one human-readable line beside the `error` value."""
     row = _row(exc)
     if row is None:
         return str(exc) or type(exc).__name__
@@ -415,7 +415,7 @@ _Describe = Callable[[Any, httpx.URL, _Answer], str]
 
 @dataclass(frozen=True, slots=True)
 class _Failure:
-    """One row of the error table: what aiohttp (or the sender) raised, the SPEC §7
+    """One row of the error table: what aiohttp (or the sender) raised, the contract §7
     `error` it is, and how to say it in one line."""
 
     kinds: type[BaseException] | tuple[type[BaseException], ...]

@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from reference.destinations import DestinationPolicy, parse_networks
@@ -22,14 +23,20 @@ class Settings:
     """Everything the dispatcher can be told. Build one and pass it to `create_app`.
 
     `db` is a SQLite file path (one dispatcher process) or a `postgresql://`
-    URL (any number of processes). `retry_delays` are the SPEC §8 gaps in
+    URL (any number of processes). `retry_delays` are the contract §8 gaps in
     seconds; `retry_scale` shrinks them for tests (0.001 turns 2 minutes into
     120 ms). `site_id` None keeps the one stored in the database (or generates
     one on first start). `claim_lease` is how long a claimed call stays with
-    its process: after it, another process may send it (SPEC §8).
+    its process: after it, another process may send it (contract §8).
     `signing_secret_grace` is how long, in seconds, a webhook's previous signing
     secret still signs its calls after the secret changed. `public_destinations_only`
-    and `allowed_destinations` (CIDR ranges) set where calls may go (SPEC §8).
+    and `allowed_destinations` (CIDR ranges) set where calls may go (contract §8).
+
+    `files_dir` is where uploaded files are kept (None: beside a SQLite database,
+    `<name>-files/`; `./webhooks-files` with PostgreSQL, where every process must
+    see the same folder); `max_upload_bytes` is the largest file taken.
+    `public_url` is the base of the URLs the API hands out (an upload's `url`, a
+    build trigger's `webhook_url`); None uses the URL each request came to.
     """
 
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -49,6 +56,9 @@ class Settings:
     signing_secret_grace: float = 86400.0
     public_destinations_only: bool = False
     allowed_destinations: tuple[str, ...] = ()
+    files_dir: str | None = None
+    max_upload_bytes: int = 100 * 1024 * 1024
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.api_token:
@@ -73,6 +83,14 @@ class Settings:
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
         parse_networks(self.allowed_destinations)  # a ConfigurationError if not ranges
+        if self.max_upload_bytes < 1:
+            raise ConfigurationError(
+                f"max_upload_bytes must be >= 1, got {self.max_upload_bytes!r}"
+            )
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"public_url must be an http:// or https:// URL, got {self.public_url!r}"
+            )
         if not (math.isfinite(self.signing_secret_grace) and self.signing_secret_grace >= 0):
             raise ConfigurationError(
                 "signing_secret_grace must be a number of seconds >= 0,"
@@ -104,6 +122,14 @@ class Settings:
             values["allowed_destinations"] = tuple(
                 part for part in env["WEBHOOKS_ALLOW_DESTINATIONS"].split(",") if part.strip()
             )
+        if env.get("WEBHOOKS_FILES_DIR"):
+            values["files_dir"] = env["WEBHOOKS_FILES_DIR"]
+        if env.get("WEBHOOKS_MAX_UPLOAD_BYTES"):
+            values["max_upload_bytes"] = _int(
+                "WEBHOOKS_MAX_UPLOAD_BYTES", env["WEBHOOKS_MAX_UPLOAD_BYTES"]
+            )
+        if env.get("WEBHOOKS_PUBLIC_URL"):
+            values["public_url"] = env["WEBHOOKS_PUBLIC_URL"]
         if env.get("WEBHOOKS_RETRY_SCALE"):
             values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -111,6 +137,16 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def uploads_folder(self) -> Path:
+        """Where uploaded files go (see `files_dir`)."""
+        if self.files_dir is not None:
+            return Path(self.files_dir)
+        if "://" in self.db or self.db == ":memory:":
+            return Path("webhooks-files")
+        database = Path(self.db)
+        return database.with_name(f"{database.stem}-files")
 
     @property
     def destination_policy(self) -> DestinationPolicy:
@@ -121,7 +157,7 @@ class Settings:
 
 
 def _version() -> str:
-    """SPEC §5: `User-Agent: <project name>/<version>`, the version as installed."""
+    """contract §5: `User-Agent: <project name>/<version>`, the version as installed."""
     try:
         return importlib.metadata.version("datocms-webhooks")
     except importlib.metadata.PackageNotFoundError:
@@ -133,6 +169,13 @@ def _float(name: str, text: str) -> float:
         return float(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
+
+
+def _int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
 
 
 def _flag(name: str, text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Mustache templates for custom payloads and webhook URLs (SPEC §6).
+"""Mustache templates for custom payloads and webhook URLs (contract §6).
 
 pystache renders. In front of it sits a small scanner that walks the tags the
 way pystache's parser does (same delimiters, same tag boundaries) and refuses,
@@ -31,10 +31,10 @@ _TAG_TYPES = frozenset("!>&/#^")
 _SIGIL = re.compile(r"\s*(.?)", re.DOTALL)
 # The start of a broken tag worth quoting: up to a space, quote, comma or brace.
 _WORD = re.compile(r"\s*\{?[^\s\"',{}]*")
-# SPEC §6 (Mustache: "a non-whitespace character sequence"); braces are refused
+# contract §6 (Mustache: "a non-whitespace character sequence"); braces are refused
 # too, since in a JSON body they only ever come from a mistyped tag.
 _BAD_NAME = re.compile(r"[\s{}]")
-# SPEC §6: `{{x}}` escapes exactly the characters the Mustache spec lists;
+# contract §6: `{{x}}` escapes exactly the characters the Mustache spec lists;
 # pystache's default (html.escape) would also turn `'` into `&#x27;`.
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;"})
 
@@ -45,7 +45,7 @@ def check_template(source: str) -> None:
 
 
 def render_template(source: str, context: Mapping[str, Any]) -> str:
-    """Render `source` against `context` with Mustache semantics (SPEC §6).
+    """Render `source` against `context` with Mustache semantics (contract §6).
 
     Raises `TemplateSyntaxError` when the template does not parse.
     """
@@ -69,14 +69,14 @@ def _compile(source: str) -> Any:
 
 
 class _JsonRenderer(pystache.Renderer):  # type: ignore[misc]  # pystache has no types
-    """pystache configured for SPEC §6: no partials, JSON-style values."""
+    """pystache configured for contract §6: no partials, JSON-style values."""
 
     def __init__(self) -> None:
         super().__init__(escape=_escape, missing_tags="ignore", partials={})
 
     def str_coerce(self, val: object) -> str:
         """Write a non-string value as JSON would; null is the empty string."""
-        # SPEC §6: a null value renders as "" (pystache writes "None").
+        # contract §6: a null value renders as "" (pystache writes "None").
         if val is None:
             return ""
         # Templates mostly build JSON bodies: true, 1.5, {"a":[1]}.
@@ -89,7 +89,7 @@ class _Object(dict[Any, Any]):
     """A JSON object in the context, truthy even when empty."""
 
     def __bool__(self) -> bool:
-        # SPEC §6: a section shows when its value is truthy as in JavaScript
+        # contract §6: a section shows when its value is truthy as in JavaScript
         # (`!!data`), where `{}` is truthy; an empty Python dict is not.
         return True
 
@@ -203,7 +203,7 @@ def _read_tag(source: str, start: int, delimiters: tuple[str, str]) -> _Tag:
     content = source[inner:close].strip()
     kind = content[:1] if content[:1] in _TAG_TYPES else ""
     tag = _Tag(kind, content[len(kind) :].strip(), start, close + len(ctag), delimiters)
-    # SPEC §6 (Mustache comments): a comment may hold anything but the closing delimiter.
+    # contract §6 (Mustache comments): a comment may hold anything but the closing delimiter.
     return tag if kind == "!" else _named(source, tag)
 
 
@@ -231,7 +231,7 @@ def _read_delimiters(source: str, start: int, delimiters: tuple[str, str]) -> _T
         if not written or "\n" in written or len(written) > 60:
             written = _excerpt(source, start, delimiters)
         raise _error(source, start, f'bad delimiter change {written}: expected "={ctag}" to end it')
-    # SPEC §6 (Mustache delimiters): "any two non-whitespace sequences".
+    # contract §6 (Mustache delimiters): "any two non-whitespace sequences".
     if len(found[1].split()) != 2:
         raise _error(
             source,

@@ -1,4 +1,4 @@
-"""Triggers: which events a webhook wants (SPEC §3).
+"""Triggers: which events a webhook wants (contract §3).
 
 Validation and matching read the entity/event table in `reference.matrix`.
 """
@@ -29,7 +29,7 @@ class Filter:
     entity_ids: tuple[str, ...]
 
     def holds(self, event: Event) -> bool:
-        """SPEC §3: the ids inside one filter are alternatives (OR)."""
+        """contract §3: the ids inside one filter are alternatives (OR)."""
         return event.filter_value(self.entity_type) in self.entity_ids
 
     def to_json(self) -> dict[str, Any]:
@@ -45,7 +45,7 @@ class Trigger:
     filters: tuple[Filter, ...] = ()
 
     def matches(self, event: Event) -> bool:
-        """SPEC §3: entity and event type match and every filter holds (AND)."""
+        """contract §3: entity and event type match and every filter holds (AND)."""
         return (
             event.entity_type == self.entity_type
             and event.event_type in self.event_types

@@ -1,4 +1,4 @@
-"""Webhooks: the attributes of SPEC §2 and the rules they must keep.
+"""Webhooks: the attributes of contract §2 and the rules they must keep.
 
 `parse_attributes` turns an API `attributes` object into checked values;
 `Webhook` holds a saved webhook. Uniqueness of names needs the store and is
@@ -26,7 +26,7 @@ __all__ = [
     "parse_attributes",
 ]
 
-# SPEC §2: attribute -> required on create.
+# contract §2: attribute -> required on create.
 ATTRIBUTES: Mapping[str, bool] = {
     "name": True,
     "url": True,
@@ -42,8 +42,8 @@ ATTRIBUTES: Mapping[str, bool] = {
     "signing_secret": False,
 }
 
-# SPEC §5: custom headers may not replace these (Authorization too, with basic auth set),
-# nor the signature's (SPEC §5, signatures).
+# contract §5: custom headers may not replace these (Authorization too, with basic auth set),
+# nor the signature's (contract §5, signatures).
 PROTECTED_HEADERS = frozenset(
     {"x-site-id", "x-webhook-id", "x-environment", "content-length", "host", "transfer-encoding"}
     | set(SIGNATURE_HEADERS)
@@ -57,7 +57,7 @@ _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    """A saved webhook (SPEC §2)."""
+    """A saved webhook (contract §2)."""
 
     id: str
     name: str
@@ -119,7 +119,7 @@ class Webhook:
         return (self.signing_secret,)
 
     def attributes(self) -> dict[str, Any]:
-        """The API attributes, in the order of SPEC §2."""
+        """The API attributes, in the order of contract §2."""
         return {
             "name": self.name,
             "url": self.url,
@@ -308,7 +308,7 @@ _PARSERS: Mapping[str, Any] = {
 
 
 def _check_headers_against_auth(webhook: Webhook) -> None:
-    # SPEC §5: with basic auth set, Authorization is the dispatcher's.
+    # contract §5: with basic auth set, Authorization is the dispatcher's.
     if webhook.has_basic_auth and any(n.lower() == "authorization" for n in webhook.headers):
         raise ValidationError(
             "headers", "'Authorization' cannot be set while http_basic_user/password are set"

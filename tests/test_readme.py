@@ -163,7 +163,7 @@ def test_render_commands(tmp_path: Path) -> None:
     (tmp_path / "body.mustache").write_text('{"event": "{{event_type}}"}')
     (tmp_path / "event.json").write_text('{"event_type": "publish"}')
     out = bash(block("sh", "webhooks-dispatcher render"), tmp_path)
-    assert out == '{"event": "update"}{"event": "publish"}'
+    assert out == '{"event": "update"}{"event": "create"}{"event": "publish"}'
 
 
 def test_content_changes_with_curl(server: tuple[int, Path]) -> None:

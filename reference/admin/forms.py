@@ -3,7 +3,7 @@
 Rows (custom headers, triggers) are numbered fields: `header-0-name`,
 `trigger-0-entity_type`, `trigger-0-events-item`, `trigger-0-filter-item-environment`.
 A trigger row only reads the event types and filters of the entity type
-chosen in it, so only the pairs of SPEC §3 can be sent.
+chosen in it, so only the pairs of contract §3 can be sent.
 """
 
 from __future__ import annotations

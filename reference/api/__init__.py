@@ -1,34 +1,38 @@
-"""The dispatcher's HTTP API: JSON:API over Starlette (SPEC §1, §2, §7)."""
+"""The dispatcher's HTTP API: JSON:API over Starlette (contract §1, §2, §7), the
+webhook routes and the content API's, spelled as DatoCMS's Content Management API.
+
+Endpoints are module-level functions that find the dispatcher in the app's state
+(`request.app.state.dispatcher`); `reference.app.create_api` assembles them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from starlette.routing import BaseRoute
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
+from reference.api import (
+    build_triggers,
+    environments,
+    item_types,
+    items,
+    site,
+    uploads,
+    webhook_calls,
+    webhooks,
+)
 
-from reference.api.auth import BearerAuth
-from reference.api.errors import exception_handlers
-from reference.api.webhook_calls import call_routes
-from reference.api.webhooks import webhook_routes
+__all__ = ["PUBLIC_ROUTES", "ROUTES"]
 
-if TYPE_CHECKING:
-    from reference.dispatcher import Dispatcher
+#: the routes behind the API token
+ROUTES: list[BaseRoute] = [
+    *webhooks.routes,
+    *webhook_calls.routes,
+    *environments.routes,
+    *item_types.routes,
+    *items.routes,
+    *uploads.routes,
+    *build_triggers.routes,
+    *site.routes,
+]
 
-__all__ = ["create_api"]
-
-
-def create_api(dispatcher: Dispatcher) -> Starlette:
-    """The API app. It has no lifespan: whoever serves it enters the dispatcher."""
-    from reference.content.routes import content_routes
-
-    limit = dispatcher.settings.max_request_body_bytes
-    return Starlette(
-        routes=[
-            *webhook_routes(dispatcher),
-            *call_routes(dispatcher),
-            *content_routes(dispatcher.content, limit),
-        ],
-        middleware=[Middleware(BearerAuth, token=dispatcher.settings.api_token)],
-        exception_handlers=exception_handlers,
-    )
+#: the routes whose URL is their own secret: a build's report, an upload's file
+PUBLIC_ROUTES: list[BaseRoute] = [*build_triggers.public_routes, *uploads.public_routes]

@@ -1,4 +1,4 @@
-"""Bearer-token authentication for every API call (SPEC §1)."""
+"""Bearer-token authentication for every API call (contract §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading JSON:API request documents: a bounded body, then its `data` (SPEC §1)."""
+"""Reading JSON:API request documents: a bounded body, then its `data` (contract §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON:API error documents (SPEC §1) and the handlers that turn exceptions into them."""
+"""JSON:API error documents (contract §1) and the handlers that turn exceptions into them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from reference.exceptions import ConflictError, NotFoundError, ValidationError
+from reference.exceptions import (
+    ConflictError,
+    FileTooLargeError,
+    NotFoundError,
+    ValidationError,
+)
 
 __all__ = ["ApiError", "error_response", "exception_handlers"]
 
@@ -62,6 +67,10 @@ async def _conflict(request: Request, exc: Exception) -> Response:
     return error_response(409, "CONFLICT", exc.message, exc.field)
 
 
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return error_response(413, "FILE_TOO_LARGE", str(exc))
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     exc = cast(HTTPException, exc)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
@@ -73,5 +82,6 @@ exception_handlers: dict[Any, Any] = {
     ValidationError: _validation,
     NotFoundError: _not_found,
     ConflictError: _conflict,
+    FileTooLargeError: _too_large,
     HTTPException: _http,
 }

@@ -16,7 +16,7 @@ def webhook_resource(webhook: Webhook) -> dict[str, Any]:
 
 
 def call_resource(call: WebhookCall) -> dict[str, Any]:
-    """SPEC §7 attributes, plus `attempts`, and the `webhook` relationship."""
+    """contract §7 attributes, plus `attempts`, and the `webhook` relationship."""
     return {
         "id": call.id,
         "type": "webhook_call",

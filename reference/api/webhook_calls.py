@@ -1,4 +1,4 @@
-"""`/webhook_calls`: the activity log and resend (SPEC §7, §8)."""
+"""`/webhook_calls`: the activity log and resend (contract §7, §8)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from reference.api.context import dispatcher_of
 from reference.api.errors import ApiError
 from reference.api.resources import call_resource, webhook_resource
 from reference.calls import CallStatus, WebhookCall
@@ -18,46 +19,53 @@ from reference.dispatcher import Dispatcher
 from reference.store import EQ_FIELDS, ORDER_FIELDS, RANGE_FIELDS, CallQuery
 from reference.timefmt import parse_time
 
-__all__ = ["call_routes", "parse_query"]
+__all__ = ["parse_query", "routes"]
 
 MAX_LIMIT = 500
 _FIELD_FILTER = re.compile(r"^filter\[fields\]\[([a-z_]+)\]\[([a-z]+)\]$")
 
 
-def call_routes(dispatcher: Dispatcher) -> list[Route]:
-    async def included(calls: list[WebhookCall]) -> list[dict[str, Any]]:
-        """The calls' webhooks that still exist."""
-        webhooks = {w.id: w for w in await dispatcher.list_webhooks()}
-        found = (webhooks.get(i) for i in dict.fromkeys(c.webhook_id for c in calls))
-        return [webhook_resource(w) for w in found if w is not None]
+async def list_calls(request: Request) -> Response:
+    dispatcher = dispatcher_of(request)
+    calls, total = await dispatcher.list_calls(parse_query(request.query_params))
+    return JSONResponse(
+        {
+            "data": [call_resource(c) for c in calls],
+            "meta": {"total_count": total},
+            "included": await _included(dispatcher, calls),
+        }
+    )
 
-    async def index(request: Request) -> Response:
-        calls, total = await dispatcher.list_calls(parse_query(request.query_params))
-        return JSONResponse(
-            {
-                "data": [call_resource(c) for c in calls],
-                "meta": {"total_count": total},
-                "included": await included(calls),
-            }
-        )
 
-    async def show(request: Request) -> Response:
-        call = await dispatcher.get_call(request.path_params["call_id"])
-        return JSONResponse({"data": call_resource(call), "included": await included([call])})
+async def show_call(request: Request) -> Response:
+    dispatcher = dispatcher_of(request)
+    call = await dispatcher.get_call(request.path_params["call_id"])
+    return JSONResponse(
+        {"data": call_resource(call), "included": await _included(dispatcher, [call])}
+    )
 
-    async def resend(request: Request) -> Response:
-        await dispatcher.resend(request.path_params["call_id"])
-        return Response(status_code=204)
 
-    return [
-        Route("/webhook_calls", index, methods=["GET"]),
-        Route("/webhook_calls/{call_id}", show, methods=["GET"]),
-        Route("/webhook_calls/{call_id}/resend_webhook", resend, methods=["POST"]),
-    ]
+async def resend_call(request: Request) -> Response:
+    await dispatcher_of(request).resend(request.path_params["call_id"])
+    return Response(status_code=204)
+
+
+async def _included(dispatcher: Dispatcher, calls: list[WebhookCall]) -> list[dict[str, Any]]:
+    """The calls' webhooks that still exist."""
+    webhooks = {w.id: w for w in await dispatcher.list_webhooks()}
+    found = (webhooks.get(i) for i in dict.fromkeys(c.webhook_id for c in calls))
+    return [webhook_resource(w) for w in found if w is not None]
+
+
+routes = [
+    Route("/webhook_calls", list_calls, methods=["GET"]),
+    Route("/webhook_calls/{call_id}", show_call, methods=["GET"]),
+    Route("/webhook_calls/{call_id}/resend_webhook", resend_call, methods=["POST"]),
+]
 
 
 def parse_query(params: QueryParams) -> CallQuery:
-    """SPEC §7 paging, filters and ordering; anything else under page/filter is refused."""
+    """contract §7 paging, filters and ordering; anything else under page/filter is refused."""
     offset, limit = 0, 30
     ids: tuple[str, ...] | None = None
     equals: list[tuple[str, str]] = []

@@ -1,5 +1,5 @@
 """The content API: environments, models, fields, records, uploads, build triggers,
-maintenance mode and SSO users, whose changes raise the events of SPEC §4.
+maintenance mode and SSO users, whose changes raise the events of contract §4.
 
 Each request runs in one database transaction with the events it raises, so a
 change and its calls are committed together or not at all, and a request that
@@ -11,15 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from reference.content.cache_tags import CacheTagFlusher
-from reference.content.scope import Scope
+from reference.content.scope import EventRecorder, Scope
 from reference.exceptions import NotFoundError
-from reference.store import Transaction
-
-if TYPE_CHECKING:
-    from reference.dispatcher import Dispatcher
+from reference.store import Store, Transaction
 
 __all__ = ["Content"]
 
@@ -27,20 +24,27 @@ T = TypeVar("T")
 
 
 class Content:
-    """The content of one site, kept in the dispatcher's store."""
+    """The content of one site, kept in `store`; its changes raise events through
+    `record_event` (the dispatcher's), in the transaction that makes them."""
 
     def __init__(
-        self, dispatcher: Dispatcher, *, clock: Callable[[], datetime], cache_tag_window: float
+        self,
+        store: Store,
+        record_event: EventRecorder,
+        *,
+        clock: Callable[[], datetime],
+        cache_tag_window: float,
     ) -> None:
-        self.dispatcher = dispatcher
+        self.store = store
+        self.record_event = record_event
         self.clock = clock
-        self.cache_tags = CacheTagFlusher(dispatcher, window=cache_tag_window, clock=clock)
+        self.cache_tags = CacheTagFlusher(store, record_event, window=cache_tag_window, clock=clock)
         self._flusher: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        """SPEC §4: the primary environment is `main` at first."""
+        """contract §4: the primary environment is `main` at first."""
         now = self.clock()
-        await self.dispatcher.store.transaction(lambda tx: tx.content.ensure_primary(now))
+        await self.store.transaction(lambda tx: tx.content.ensure_primary(now))
 
     async def start(self) -> None:
         if self._flusher is None:
@@ -57,9 +61,7 @@ class Content:
 
         `environment` None is the primary environment; an unknown one is 404.
         """
-        return await self.dispatcher.store.transaction(
-            self._in_transaction, environment, action, args
-        )
+        return await self.store.transaction(self._in_transaction, environment, action, args)
 
     def _in_transaction(
         self,
@@ -70,6 +72,8 @@ class Content:
     ) -> T:
         scope = self.scope(tx, environment)
         result = action(scope, *args)
+        for changed in scope.changed:
+            tx.content.touch(changed, scope.now)
         if scope.tagged:
             tx.on_commit(self.cache_tags.wake)
         return result
@@ -81,4 +85,4 @@ class Content:
         primary = rows.environment(name)
         if primary is None:
             raise NotFoundError("environment", name)
-        return Scope(tx, self.dispatcher, self.clock(), name, primary)
+        return Scope(tx, self.record_event, self.clock(), name, primary, self.store.site_id)

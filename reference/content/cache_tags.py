@@ -1,5 +1,5 @@
 """CDA cache tags: tags invalidated within one window (at most 1 s) go out as one
-`invalidate` event per environment (SPEC §4).
+`invalidate` event per environment (contract §4).
 
 Tags are stored with the change that invalidates them, so a restart within a
 window still sends them.
@@ -12,14 +12,11 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from reference.content.scope import EventRecorder
 from reference.events import Event
-from reference.store import Transaction
+from reference.store import Store, Transaction
 from reference.timefmt import from_epoch, to_epoch
-
-if TYPE_CHECKING:
-    from reference.dispatcher import Dispatcher
 
 __all__ = ["CacheTagFlusher"]
 
@@ -31,12 +28,14 @@ IDLE_RECHECK = 5.0  # seconds: look for tags now and then even when not woken
 class CacheTagFlusher:
     def __init__(
         self,
-        dispatcher: Dispatcher,
+        store: Store,
+        record_event: EventRecorder,
         *,
         window: float,
         clock: Callable[[], datetime],
     ) -> None:
-        self._dispatcher = dispatcher
+        self._store = store
+        self._record_event = record_event
         self._window = window
         self._clock = clock
         self._wakeup = asyncio.Event()
@@ -49,7 +48,7 @@ class CacheTagFlusher:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        store = self._dispatcher.store
+        store = self._store
         try:
             while True:
                 self._wakeup.clear()
@@ -77,7 +76,7 @@ class CacheTagFlusher:
     def _flush(self, tx: Transaction, until: float) -> None:
         for environment, tags in tx.content.take_tags(until).items():
             primary = tx.content.environment(environment)
-            self._dispatcher.record_event(
+            self._record_event(
                 tx,
                 Event(
                     entity_type="cda_cache_tags",

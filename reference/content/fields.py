@@ -2,7 +2,7 @@
 
 `FIELD_TYPES` is the table of field types; `check_value` validates one value
 against its field; `present` writes a stored record as payload version 1, 2
-or 3, with blocks as ids or expanded (SPEC §2 `nested_items_in_payload`).
+or 3, with blocks as ids or expanded (contract §2 `nested_items_in_payload`).
 """
 
 from __future__ import annotations

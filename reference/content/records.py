@@ -1,4 +1,4 @@
-"""Records (items) and the DatoCMS lifecycle of SPEC §4.
+"""Records (items) and the DatoCMS lifecycle of contract §4.
 
 With drafts (`draft_mode_active`): save = `create`/`update`, publish =
 `publish`, unpublish = `unpublish`, deleting a published record = `unpublish`
@@ -18,7 +18,14 @@ from reference.content.scope import ACCOUNT, Scope, link
 from reference.events import Resource, variant_key
 from reference.exceptions import NotFoundError, ValidationError
 
-__all__ = ["create_record", "delete_record", "publish_record", "unpublish_record", "update_record"]
+__all__ = [
+    "create_record",
+    "delete_record",
+    "publish_record",
+    "shown",
+    "unpublish_record",
+    "update_record",
+]
 
 VERSIONS = ("1", "2", "3")
 
@@ -46,7 +53,9 @@ def create_record(
             "status": "draft",
         },
     }
+    _with_meta(record)
     _apply(scope, model, record, attributes, new=True)
+    _new_version(record)
     if not drafts:
         _mark_published(scope, record)
     scope.rows.put(scope.environment, record)
@@ -61,6 +70,8 @@ def update_record(scope: Scope, record_id: str, attributes: Mapping[str, Any]) -
     model = _model(scope, record)
     before = _copy(record)
     _apply(scope, model, record, attributes, new=False)
+    _with_meta(record)
+    _new_version(record)
     record["meta"]["updated_at"] = scope.timestamp
     drafts = model["attributes"]["draft_mode_active"]
     if drafts:
@@ -152,7 +163,7 @@ def _raise(
         related=[model, ACCOUNT],
         variants=variants,
     )
-    # SPEC §4: publishing, unpublishing, deleting published content invalidates tags.
+    # contract §4: publishing, unpublishing, deleting published content invalidates tags.
     if event_type in ("publish", "unpublish"):
         scope.invalidate([f"item:{record['id']}", f"item_type:{model['id']}"])
 
@@ -227,12 +238,48 @@ def _apply(
     record["attributes"] = {key: values.get(key) for key in fields}
 
 
+def _with_meta(record: Resource) -> None:
+    """The CMA's record `meta` that the dispatcher gives no meaning to (no scheduling,
+    no workflow stages, no tree): every record is valid and has one current version."""
+    meta = record["meta"]
+    for name, value in _META_DEFAULTS.items():
+        meta.setdefault(name, value)
+
+
+_META_DEFAULTS: dict[str, Any] = {
+    "publication_scheduled_at": None,
+    "unpublishing_scheduled_at": None,
+    "is_valid": True,
+    "is_current_version_valid": True,
+    "is_published_version_valid": True,
+    "current_version": "",
+    "stage": None,
+    "has_children": None,
+}
+
+
+def _new_version(record: Resource) -> None:
+    """Each save makes a new version: `<record id>-<number of saves>`."""
+    current = str(record["meta"].get("current_version") or "")
+    saves = int(current.rpartition("-")[2]) if current.rpartition("-")[2].isdigit() else 0
+    record["meta"]["current_version"] = f"{record['id']}-{saves + 1}"
+
+
+def shown(scope: Scope, resource: Resource) -> Resource:
+    """A record as the API shows it: as payload version 3 writes it (blocks as ids)."""
+    resource = {**resource, "meta": {**_META_DEFAULTS, **resource["meta"]}}
+    model = _model(scope, resource)
+    fields = {f["attributes"]["api_key"]: f for f in model_fields(scope, model)}
+
+    def upload(upload_id: str) -> Resource | None:
+        return scope.rows.get(scope.environment, "upload", upload_id)
+
+    return present(resource, fields, upload, version="3", nested=False)
+
+
 def _model_of(scope: Scope, relationships: Mapping[str, Any]) -> Resource:
-    data = (
-        relationships.get("item_type", {}).get("data")
-        if isinstance(relationships, Mapping)
-        else None
-    )
+    link_ = relationships.get("item_type") if isinstance(relationships, Mapping) else None
+    data = link_.get("data") if isinstance(link_, Mapping) else None
     model_id = data.get("id") if isinstance(data, dict) else None
     if not isinstance(model_id, str):
         raise ValidationError(

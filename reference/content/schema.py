@@ -1,4 +1,4 @@
-"""Models (item types) and their fields (SPEC §4: a field change is an `update` of its model)."""
+"""Models (item types) and their fields (contract §4: a field change updates its model)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from reference.content.fields import FIELD_TYPES
-from reference.content.scope import Scope, closed_attributes, link
+from reference.content.scope import Scope, closed_attributes, link, linked
 from reference.events import Resource
 from reference.exceptions import ValidationError
 
 __all__ = [
+    "ABSENT",
     "create_field",
     "create_model",
     "delete_field",
@@ -22,19 +23,64 @@ __all__ = [
 ]
 
 _API_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-MODEL_ATTRIBUTES = {
-    "name": True,
-    "api_key": True,
-    "draft_mode_active": False,
+
+#: a relationship not given in the request (None would be `{"data": null}`)
+ABSENT: Any = object()
+
+# A model's attributes as the CMA has them, with their defaults. Those the
+# dispatcher gives no meaning to (ordering, tree, appearance, ...) are checked,
+# stored and returned.
+MODEL_DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "api_key": "",
+    "singleton": False,
+    "all_locales_required": False,
+    "sortable": False,
     "modular_block": False,
+    "draft_mode_active": False,
+    "draft_saving_active": False,
+    "tree": False,
+    "ordering_direction": None,
+    "ordering_meta": None,
+    "collection_appearance": "compact",
+    "hint": None,
+    "inverse_relationships_enabled": False,
 }
-FIELD_ATTRIBUTES = {
-    "label": True,
-    "api_key": True,
-    "field_type": True,
+MODEL_ATTRIBUTES = {
+    **{name: name in ("name", "api_key") for name in MODEL_DEFAULTS},
+    "collection_appeareance": False,  # the CMA's old spelling, still accepted
+}
+_MODEL_CHOICES: dict[str, tuple[object, ...]] = {
+    "ordering_direction": (None, "asc", "desc"),
+    "ordering_meta": (None, "created_at", "updated_at", "first_published_at", "published_at"),
+    "collection_appearance": ("compact", "table"),
+    "collection_appeareance": ("compact", "table"),
+}
+#: relationships a model's body may set: to one of its fields, or its workflow
+MODEL_LINKS = {
+    "ordering_field": "field",
+    "presentation_title_field": "field",
+    "presentation_image_field": "field",
+    "title_field": "field",
+    "image_preview_field": "field",
+    "excerpt_field": "field",
+    "workflow": "workflow",
+}
+
+FIELD_DEFAULTS: dict[str, Any] = {
+    "label": "",
+    "api_key": "",
+    "field_type": "string",
     "localized": False,
-    "validators": False,
+    "validators": {},
+    "position": 0,
+    "hint": None,
+    "default_value": None,
+    "appearance": {"editor": "default", "parameters": {}, "addons": []},
+    "deep_filtering_enabled": False,
+    "content_link_enabled": False,
 }
+FIELD_ATTRIBUTES = {name: name in ("label", "api_key", "field_type") for name in FIELD_DEFAULTS}
 
 
 def model_fields(scope: Scope, model: Resource) -> list[Resource]:
@@ -42,30 +88,43 @@ def model_fields(scope: Scope, model: Resource) -> list[Resource]:
     return [scope.get("field", i) for i in ids]
 
 
-def create_model(scope: Scope, attributes: Mapping[str, Any]) -> Resource:
+def create_model(
+    scope: Scope, attributes: Mapping[str, Any], relationships: Mapping[str, Any]
+) -> Resource:
     values = closed_attributes(attributes, MODEL_ATTRIBUTES, required=["name", "api_key"])
     model: Resource = {
         "id": scope.rows.next_id(),
         "type": "item_type",
-        "attributes": {
-            "name": "",
-            "api_key": "",
-            "draft_mode_active": False,
-            "modular_block": False,
+        "attributes": {**MODEL_DEFAULTS, "has_singleton_item": False},
+        "relationships": {
+            "fields": {"data": []},
+            "fieldsets": {"data": []},
+            "singleton_item": {"data": None},
+            **{name: {"data": None} for name in MODEL_LINKS},
         },
-        "relationships": {"fields": {"data": []}},
-        "meta": {"created_at": scope.timestamp, "updated_at": scope.timestamp},
+        "meta": {
+            "created_at": scope.timestamp,
+            "updated_at": scope.timestamp,
+            "has_singleton_item": False,
+        },
     }
     _apply_model(scope, model, values)
+    _link_model(scope, model, relationships)
     scope.rows.put(scope.environment, model)
     scope.raise_event("item_type", "create", model)
     return model
 
 
-def update_model(scope: Scope, model_id: str, attributes: Mapping[str, Any]) -> Resource:
+def update_model(
+    scope: Scope,
+    model_id: str,
+    attributes: Mapping[str, Any],
+    relationships: Mapping[str, Any],
+) -> Resource:
     model = scope.get("item_type", model_id)
     values = closed_attributes(attributes, MODEL_ATTRIBUTES)
     _apply_model(scope, model, values)
+    _link_model(scope, model, relationships)
     return _save_model(scope, model)
 
 
@@ -84,7 +143,9 @@ def delete_model(scope: Scope, model_id: str) -> Resource:
     return model
 
 
-def create_field(scope: Scope, model_id: str, attributes: Mapping[str, Any]) -> Resource:
+def create_field(
+    scope: Scope, model_id: str, attributes: Mapping[str, Any], fieldset: object = ABSENT
+) -> Resource:
     model = scope.get("item_type", model_id)
     values = closed_attributes(
         attributes, FIELD_ATTRIBUTES, required=["label", "api_key", "field_type"]
@@ -93,27 +154,30 @@ def create_field(scope: Scope, model_id: str, attributes: Mapping[str, Any]) -> 
         "id": scope.rows.next_id(),
         "type": "field",
         "attributes": {
-            "label": "",
-            "api_key": "",
-            "field_type": "string",
-            "localized": False,
+            **FIELD_DEFAULTS,
             "validators": {},
+            "appearance": {"editor": "default", "parameters": {}, "addons": []},
+            "position": len(model["relationships"]["fields"]["data"]),
         },
-        "relationships": {"item_type": link("item_type", model_id)},
+        "relationships": {"item_type": link("item_type", model_id), "fieldset": {"data": None}},
         "meta": {},
     }
     _apply_field(scope, model, field, values, new=True)
+    _set_fieldset(field, fieldset)
     scope.rows.put(scope.environment, field)
     model["relationships"]["fields"]["data"].append({"type": "field", "id": field["id"]})
     _save_model(scope, model)
     return field
 
 
-def update_field(scope: Scope, field_id: str, attributes: Mapping[str, Any]) -> Resource:
+def update_field(
+    scope: Scope, field_id: str, attributes: Mapping[str, Any], fieldset: object = ABSENT
+) -> Resource:
     field = scope.get("field", field_id)
     model = scope.get("item_type", field["relationships"]["item_type"]["data"]["id"])
     old_key = field["attributes"]["api_key"]
     _apply_field(scope, model, field, closed_attributes(attributes, FIELD_ATTRIBUTES), new=False)
+    _set_fieldset(field, fieldset)
     new_key = field["attributes"]["api_key"]
     scope.rows.put(scope.environment, field)
     if new_key != old_key:  # records keep their values under the new key
@@ -163,11 +227,46 @@ def _apply_model(scope: Scope, model: Resource, values: Mapping[str, Any]) -> No
             if other["id"] != model["id"] and other["attributes"]["api_key"] == key:
                 raise ValidationError("api_key", f"a model with api_key {key!r} already exists")
         attributes["api_key"] = key
-    for name in ("draft_mode_active", "modular_block"):
-        if name in values:
-            if not isinstance(values[name], bool):
-                raise ValidationError(name, f"must be true or false, got {values[name]!r}")
-            attributes[name] = values[name]
+    for name, value in values.items():
+        if name in ("name", "api_key"):
+            continue
+        if isinstance(MODEL_DEFAULTS.get(name), bool) and not isinstance(value, bool):
+            raise ValidationError(name, f"must be true or false, got {value!r}")
+        if name in _MODEL_CHOICES and value not in _MODEL_CHOICES[name]:
+            allowed = ", ".join(_json_name(c) for c in _MODEL_CHOICES[name])
+            raise ValidationError(name, f"must be one of {allowed}, got {value!r}")
+        if name == "hint" and value is not None and not isinstance(value, str):
+            raise ValidationError(name, f"must be a string or null, got {value!r}")
+        attributes["collection_appearance" if name == "collection_appeareance" else name] = value
+
+
+def _link_model(scope: Scope, model: Resource, relationships: Mapping[str, Any]) -> None:
+    """Set the relationships a model's body may carry (a title field, a workflow...)."""
+    for name, value in relationships.items():
+        kind = MODEL_LINKS.get(name)
+        if kind is None:
+            raise ValidationError(name, f"a model's relationship {name!r} cannot be set")
+        target = linked(name, value, kind)
+        if target is not None and kind == "field":
+            field_ids = {ref["id"] for ref in model["relationships"]["fields"]["data"]}
+            if target not in field_ids:
+                raise ValidationError(name, f"field {target!r} is not a field of this model")
+        model["relationships"][name] = {
+            "data": None if target is None else {"type": kind, "id": target}
+        }
+
+
+def _set_fieldset(field: Resource, fieldset: object) -> None:
+    if fieldset is ABSENT:
+        return
+    target = linked("fieldset", fieldset, "fieldset")
+    field["relationships"]["fieldset"] = {
+        "data": None if target is None else {"type": "fieldset", "id": target}
+    }
+
+
+def _json_name(value: object) -> str:
+    return "null" if value is None else repr(value)
 
 
 def _apply_field(
@@ -210,6 +309,29 @@ def _apply_field(
         ):
             raise ValidationError("validators", 'must be an object like {"required": {}}')
         attributes["validators"] = validators
+    if "position" in values:
+        position = values["position"]
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            raise ValidationError("position", f"must be a whole number >= 0, got {position!r}")
+        attributes["position"] = position
+    if "hint" in values:
+        if values["hint"] is not None and not isinstance(values["hint"], str):
+            raise ValidationError("hint", f"must be a string or null, got {values['hint']!r}")
+        attributes["hint"] = values["hint"]
+    if "default_value" in values:
+        attributes["default_value"] = values["default_value"]
+    if "appearance" in values:
+        appearance = values["appearance"]
+        if not isinstance(appearance, dict):
+            raise ValidationError(
+                "appearance", 'must be an object like {"editor": ..., "parameters": {}}'
+            )
+        attributes["appearance"] = appearance
+    for name in ("deep_filtering_enabled", "content_link_enabled"):
+        if name in values:
+            if not isinstance(values[name], bool):
+                raise ValidationError(name, f"must be true or false, got {values[name]!r}")
+            attributes[name] = values[name]
 
 
 def _has_values(scope: Scope, model: Resource, field: Resource) -> bool:

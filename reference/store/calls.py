@@ -37,7 +37,7 @@ class CallRows:
     """Reads and writes of the call tables. Call these in the database thread.
 
     `owner` names this process on the calls it claims: a process completes,
-    releases and extends only its own claims (SPEC §8, several processes).
+    releases and extends only its own claims (contract §8, several processes).
     """
 
     def __init__(self, db: Database, owner: str) -> None:
@@ -47,7 +47,7 @@ class CallRows:
     # -- recording -------------------------------------------------------
 
     def record(self, event: Event, webhook_ids: Sequence[str], now: datetime) -> list[str]:
-        """Store the event and one pending call per webhook, due now (SPEC §7)."""
+        """Store the event and one pending call per webhook, due now (contract §7)."""
         if not webhook_ids:
             return []
         db = self._db
@@ -120,7 +120,7 @@ class CallRows:
         Calls of `skip_webhooks` (at their in-flight limit) are left. When some
         are, the due calls are looked up webhook by webhook, starting at the
         `turn`-th, through the (webhook_id, due_at) index, so that a large
-        backlog of a hung webhook is not scanned again on every claim (SPEC §8,
+        backlog of a hung webhook is not scanned again on every claim (contract §8,
         isolation). Each claimed call carries its webhook from `webhooks`.
         """
         db = self._db
@@ -265,7 +265,7 @@ class CallRows:
         return len(ids)
 
     def request_resend(self, call_id: str) -> WebhookCall:
-        """SPEC §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
+        """contract §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
         db = self._db
         with db.transaction():
             call = self.get(call_id)

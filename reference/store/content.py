@@ -14,7 +14,8 @@ from typing import Any
 
 from reference.events import Resource
 from reference.store.database import Database
-from reference.timefmt import to_epoch
+from reference.store.protocol import EnvironmentRow
+from reference.timefmt import from_epoch, to_epoch
 
 __all__ = ["ContentRows"]
 
@@ -25,11 +26,27 @@ class ContentRows:
 
     # -- environments --------------------------------------------------------
 
-    def environments(self) -> list[tuple[str, bool]]:
+    def environments(self) -> list[EnvironmentRow]:
         rows = self._db.execute(
-            "SELECT id, is_primary FROM content_environments ORDER BY is_primary DESC, id"
+            "SELECT id, is_primary, created_at, forked_from, data_changed_at"
+            " FROM content_environments ORDER BY is_primary DESC, id"
         ).fetchall()
-        return [(str(i), bool(p)) for i, p in rows]
+        return [
+            EnvironmentRow(
+                id=str(i),
+                primary=bool(p),
+                created_at=from_epoch(created),
+                forked_from=forked,
+                data_changed_at=from_epoch(created if changed is None else changed),
+            )
+            for i, p, created, forked, changed in rows
+        ]
+
+    def touch(self, environment_id: str, now: datetime) -> None:
+        self._db.execute(
+            "UPDATE content_environments SET data_changed_at = ? WHERE id = ?",
+            (to_epoch(now), environment_id),
+        )
 
     def environment(self, environment_id: str) -> bool | None:
         """Whether the environment is the primary one; None when there is no such one."""
@@ -45,7 +62,7 @@ class ContentRows:
         return "main" if row is None else str(row[0])
 
     def ensure_primary(self, now: datetime) -> None:
-        """SPEC §4: the primary environment is `main` at first."""
+        """contract §4: the primary environment is `main` at first."""
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO content_environments (id, is_primary, created_at)"
@@ -56,8 +73,9 @@ class ContentRows:
 
     def fork(self, source: str, target: str, now: datetime) -> None:
         self._db.execute(
-            "INSERT INTO content_environments (id, is_primary, created_at) VALUES (?, 0, ?)",
-            (target, to_epoch(now)),
+            "INSERT INTO content_environments (id, is_primary, created_at, forked_from)"
+            " VALUES (?, 0, ?, ?)",
+            (target, to_epoch(now), source),
         )
         self._db.execute(
             "INSERT INTO content_entities (environment, type, id, document)"

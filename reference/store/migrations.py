@@ -104,6 +104,10 @@ SQLITE: tuple[str, ...] = (
     );
     CREATE INDEX webhook_calls_leases ON webhook_calls (lease_until) WHERE claimed = 1;
     """,
+    """
+    ALTER TABLE content_environments ADD COLUMN forked_from TEXT;
+    ALTER TABLE content_environments ADD COLUMN data_changed_at REAL;
+    """,
 )
 
 POSTGRES: tuple[str, ...] = (
@@ -192,6 +196,10 @@ POSTGRES: tuple[str, ...] = (
         tag TEXT NOT NULL,
         added_at DOUBLE PRECISION NOT NULL
     );
+    """,
+    """
+    ALTER TABLE content_environments ADD COLUMN forked_from TEXT;
+    ALTER TABLE content_environments ADD COLUMN data_changed_at DOUBLE PRECISION;
     """,
 )
 

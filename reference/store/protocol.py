@@ -31,6 +31,7 @@ __all__ = [
     "CallRows",
     "Completion",
     "ContentRows",
+    "EnvironmentRow",
     "Store",
     "Transaction",
     "WebhookRows",
@@ -40,7 +41,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-# SPEC §7: the fields the list endpoint filters and orders by.
+# contract §7: the fields the list endpoint filters and orders by.
 EQ_FIELDS = ("webhook_id", "entity_type", "event_type", "status")
 RANGE_FIELDS = ("created_at", "last_sent_at", "next_retry_at")
 ORDER_FIELDS = ("webhook_id", "created_at", "last_sent_at", "next_retry_at")
@@ -89,20 +90,35 @@ class WebhookRows(Protocol):
 
 class CallRows(Protocol):
     def record(self, event: Event, webhook_ids: Sequence[str], now: datetime) -> list[str]:
-        """Store the event and one pending call per webhook, due now (SPEC §7)."""
+        """Store the event and one pending call per webhook, due now (contract §7)."""
 
     def get(self, call_id: str) -> WebhookCall: ...
 
     def search(self, query: CallQuery) -> tuple[list[WebhookCall], int]: ...
 
     def request_resend(self, call_id: str) -> WebhookCall:
-        """SPEC §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
+        """contract §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentRow:
+    """One environment: when it was made, from which one, when its data last changed."""
+
+    id: str
+    primary: bool
+    created_at: datetime
+    forked_from: str | None
+    data_changed_at: datetime
 
 
 class ContentRows(Protocol):
     """The content API's rows: environments, entities as JSON:API resources, settings."""
 
-    def environments(self) -> list[tuple[str, bool]]: ...
+    def environments(self) -> list[EnvironmentRow]:
+        """Every environment, the primary one first."""
+
+    def touch(self, environment_id: str, now: datetime) -> None:
+        """Its data changed at `now`."""
 
     def environment(self, environment_id: str) -> bool | None:
         """Whether the environment is the primary one; None when there is no such one."""
@@ -162,7 +178,7 @@ class Store(Protocol):
 
     @property
     def site_id(self) -> str:
-        """SPEC §5: one per site, generated on first start and kept; shared by processes."""
+        """contract §5: one per site, generated on first start and kept; shared by processes."""
 
     @property
     def owner(self) -> str:

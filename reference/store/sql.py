@@ -74,7 +74,7 @@ class SQLStore:
         self._stop_listening = self._db.backend.listen(self._notified)
 
     def _take_site_id(self) -> str:
-        """SPEC §5: one site id, generated on first start and kept; processes starting
+        """contract §5: one site id, generated on first start and kept; processes starting
         together on one database agree on it."""
         with self._db.transaction():
             if self._wanted_site_id is not None:

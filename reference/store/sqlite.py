@@ -34,7 +34,7 @@ class SQLiteBackend:
             raise StoreError(f"cannot open the database {self.path!r}: {exc}") from exc
         try:
             self._take_lock()
-            # A commit is on disk before anything is sent (SPEC §7: nothing is lost).
+            # A commit is on disk before anything is sent (contract §7: nothing is lost).
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 5000")

@@ -3,7 +3,7 @@
 Each change of a webhook writes a new random `webhooks_version` in the same
 transaction; readers compare it with the version of their cache and reload
 when it differs, so a change made through any process holds for the next
-event everywhere (SPEC §8) at the cost of one indexed read per event.
+event everywhere (contract §8) at the cost of one indexed read per event.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def test_create_a_webhook_watch_its_calls_and_resend_one(
     page.get_by_label("Name", exact=True).fill("Rebuild the site")
     page.get_by_label("URL", exact=True).fill("rebuild-please")
     page.get_by_label("Entity type").select_option("item")
-    # Only the events and filters of records can be reached now (SPEC §3):
+    # Only the events and filters of records can be reached now (contract §3):
     expect(page.get_by_role("textbox", name="Only environment type ids")).to_be_visible()
     expect(page.get_by_role("checkbox", name="promote")).to_have_count(0)
     expect(page.locator("#trigger-0-upload-create")).to_be_hidden()

@@ -42,7 +42,7 @@ FAILING = ("failed", "non-strict", "informational", "error")
 
 
 class FollowingSender(Sender):
-    """Wrong: follows a 3xx to its Location (SPEC §5 says never)."""
+    """Wrong: follows a 3xx to its Location (contract §5 says never)."""
 
     async def send(self, request: OutgoingRequest) -> Outcome:
         outcome = await super().send(request)
@@ -69,7 +69,7 @@ class PerReadSender(Sender):
 
 
 class OneLimit(dict[str, asyncio.Semaphore]):
-    """Wrong: one in-flight cap shared by every webhook instead of one per webhook (SPEC §8)."""
+    """Wrong: one in-flight cap shared by every webhook instead of one per webhook (contract §8)."""
 
     def setdefault(self, key: str, default: asyncio.Semaphore) -> asyncio.Semaphore:
         return super().setdefault("every webhook", default)
@@ -100,7 +100,7 @@ async def resend_as_new_call(dispatcher: Dispatcher, call_id: str) -> WebhookCal
 
 
 def null_as_none(coerce: Callable[[Any, object], str]) -> Callable[[Any, object], str]:
-    """Wrong: a null value renders as pystache writes it, "None" (SPEC §6 says "")."""
+    """Wrong: a null value renders as pystache writes it, "None" (contract §6 says "")."""
 
     def str_coerce(renderer: object, val: object) -> str:
         return "None" if val is None else coerce(renderer, val)
@@ -109,12 +109,12 @@ def null_as_none(coerce: Callable[[Any, object], str]) -> Callable[[Any, object]
 
 
 def spaced_dumps(value: object) -> str:
-    """Wrong: the default body as `json.dumps` writes it, with spaces (SPEC §5: compact)."""
+    """Wrong: the default body as `json.dumps` writes it, with spaces (contract §5: compact)."""
     return json.dumps(value, ensure_ascii=False)
 
 
 def previous_entity_last(event: Event, webhook: Webhook, call: CallContext) -> dict[str, object]:
-    """Wrong: previous_entity after related_entities (SPEC §5: before it)."""
+    """Wrong: previous_entity after related_entities (contract §5: before it)."""
     payload = default_payload(event, webhook, call)
     if "previous_entity" in payload:
         payload["previous_entity"] = payload.pop("previous_entity")
@@ -122,12 +122,12 @@ def previous_entity_last(event: Event, webhook: Webhook, call: CallContext) -> d
 
 
 def unmasked_headers(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """Wrong: the activity log keeps Authorization as it was sent (SPEC §7: `Basic ***`)."""
+    """Wrong: the activity log keeps Authorization as it was sent (contract §7: `Basic ***`)."""
     return dict(headers)
 
 
 def match_disabled_too(dispatcher: Dispatcher) -> None:
-    """Wrong: disabled webhooks match events like enabled ones (SPEC §3)."""
+    """Wrong: disabled webhooks match events like enabled ones (contract §3)."""
 
     def matching_webhooks(tx: Transaction, event: Event) -> list[str]:
         webhooks = tx.webhooks.all().values()

@@ -37,7 +37,7 @@ def test_a_missing_token_let_through_fails_the_auth_case(
     authorized = reference.api.auth.BearerAuth._authorized
 
     def only_a_given_token(self: reference.api.auth.BearerAuth, scope: Scope) -> bool:
-        """Wrong: a request with no Authorization header is let in (SPEC §1: 401)."""
+        """Wrong: a request with no Authorization header is let in (contract §1: 401)."""
         given = any(name == b"authorization" for name, _ in scope["headers"])
         return not given or authorized(self, scope)
 
@@ -54,7 +54,7 @@ def test_defaults_left_out_of_the_resource_fail_the_shape_case(
 
     def without_defaults(webhook: Webhook) -> dict[str, Any]:
         """Wrong: attributes at their default are left out, as a serialiser with
-        `exclude_defaults` writes them (SPEC §2: every attribute, defaults included)."""
+        `exclude_defaults` writes them (contract §2: every attribute, defaults included)."""
         resource = webhook_resource(webhook)
         attributes = resource["attributes"]
         resource["attributes"] = {k: v for k, v in attributes.items() if defaults[k] != v}
@@ -73,7 +73,7 @@ def test_a_put_that_resets_the_headers_fails_the_crud_case(
 
     def resetting_headers(self: Webhook, attributes: Mapping[str, Any], now: datetime) -> Webhook:
         """Wrong: headers not given in a PUT fall back to `{}` instead of the stored
-        ones (SPEC §2: PUT is partial, only the attributes given change)."""
+        ones (contract §2: PUT is partial, only the attributes given change)."""
         return updated(self, {"headers": {}, **attributes}, now)
 
     monkeypatch.setattr(Webhook, "updated", resetting_headers)
@@ -87,7 +87,7 @@ def test_any_url_scheme_fails_the_name_and_url_case(
 ) -> None:
     def any_scheme(value: object) -> str:
         """Wrong: the scheme of an absolute URL is not checked, `ftp://` passes
-        (SPEC §2: an absolute http or https URL)."""
+        (contract §2: an absolute http or https URL)."""
         if isinstance(value, str) and "://" in value:
             check_url("http://" + value.split("://", 1)[1])
             return value
@@ -103,7 +103,7 @@ def test_any_url_scheme_fails_the_name_and_url_case(
 def test_51_headers_fail_the_bad_headers_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Wrong: the limit is off by one, 51 headers are taken (SPEC §2: at most 50).
+    # Wrong: the limit is off by one, 51 headers are taken (contract §2: at most 50).
     monkeypatch.setattr(reference.webhooks, "MAX_HEADERS", 51)
     with served(tmp_path / "51-headers.db") as url:
         failing = failing_cases(url, tmp_path / "report", "API", "HDR")
@@ -113,7 +113,7 @@ def test_51_headers_fail_the_bad_headers_case(
 def test_49_headers_fail_the_bad_headers_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Wrong: off by one the other way, 50 headers are refused (SPEC §2: at most 50).
+    # Wrong: off by one the other way, 50 headers are refused (contract §2: at most 50).
     monkeypatch.setattr(reference.webhooks, "MAX_HEADERS", 49)
     with served(tmp_path / "49-headers.db") as url:
         failing = failing_cases(url, tmp_path / "report", "API", "HDR")
@@ -124,7 +124,7 @@ def test_any_known_event_type_fails_the_bad_triggers_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Wrong: an event type is checked against the events of every entity, so
-    # `upload` + `publish` passes (SPEC §3: only the pairs of the matrix).
+    # `upload` + `publish` passes (contract §3: only the pairs of the matrix).
     every_event = tuple(dict.fromkeys(e for rule in MATRIX.values() for e in rule.event_types))
     loose = {entity: EntityRule(every_event, rule.filters) for entity, rule in MATRIX.items()}
     monkeypatch.setattr(reference.triggers, "MATRIX", loose)
@@ -137,7 +137,7 @@ def test_unknown_attributes_ignored_fail_the_closed_attributes_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def known_only(attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """Wrong: unknown attributes are dropped silently (SPEC §2: 422 naming them)."""
+        """Wrong: unknown attributes are dropped silently (contract §2: 422 naming them)."""
         return parse_attributes({k: v for k, v in attributes.items() if k in ATTRIBUTES})
 
     monkeypatch.setattr(reference.webhooks, "parse_attributes", known_only)
@@ -148,7 +148,7 @@ def test_unknown_attributes_ignored_fail_the_closed_attributes_case(
 
 def save_one_by_one(dispatcher: Dispatcher) -> None:
     """Wrong: a PUT saves its attributes one at a time, so one refused after
-    another has been saved leaves a partial change (SPEC §1: never)."""
+    another has been saved leaves a partial change (contract §1: never)."""
 
     async def update_webhook(webhook_id: str, attributes: Mapping[str, Any]) -> Webhook:
         webhook = await dispatcher.get_webhook(webhook_id)
@@ -173,7 +173,7 @@ def test_bad_json_as_400_fails_the_bad_json_case(
 ) -> None:
     async def json_body(request: Request, limit: int) -> bytes:
         """Wrong: a body that is not JSON is a 400, as a generic body parser answers
-        (SPEC §1: 422 INVALID_FORMAT)."""
+        (contract §1: 422 INVALID_FORMAT)."""
         body = await read_body(request, limit)
         try:
             json.loads(body)
@@ -191,7 +191,7 @@ def test_no_body_limit_fails_the_too_large_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def whole_body(request: Request, limit: int) -> bytes:
-        """Wrong: the body is read whole, however large (SPEC §1: 413 over 1 MiB)."""
+        """Wrong: the body is read whole, however large (contract §1: 413 over 1 MiB)."""
         return await request.body()
 
     monkeypatch.setattr(reference.api.documents, "read_body", whole_body)

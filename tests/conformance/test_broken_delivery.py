@@ -35,7 +35,7 @@ RTY_BUT_FULL_SCHEDULE = ("RTY-001", "RTY-002", "RTY-003", "RTY-004", "RTY-006", 
 
 
 class HangUpSender(Sender):
-    """Wrong: a cut-off exchange is logged as the hang-up that ends it (SPEC §7: `timeout`)."""
+    """Wrong: a cut-off exchange is logged as the hang-up that ends it (contract §7: `timeout`)."""
 
     async def send(self, request: OutgoingRequest) -> Outcome:
         outcome = await super().send(request)
@@ -47,7 +47,7 @@ class HangUpSender(Sender):
 class PersistentSender(Sender):
     """Wrong: a refused connection is tried twice more, 1 s apart, within one attempt.
 
-    SPEC §8: a refused connection is a failure, at once; retries follow the schedule.
+    contract §8: a refused connection is a failure, at once; retries follow the schedule.
     """
 
     async def send(self, request: OutgoingRequest) -> Outcome:
@@ -65,7 +65,7 @@ class PersistentSender(Sender):
 class MarkedCutSender(Sender):
     """Wrong: a cut answer is logged with a marker after its first 64 KiB.
 
-    SPEC §7: `response_payload` keeps at most the first 64 KiB.
+    contract §7: `response_payload` keeps at most the first 64 KiB.
     """
 
     async def _read_stream(self, content: aiohttp.StreamReader, into: bytearray) -> bool:
@@ -78,7 +78,7 @@ class MarkedCutSender(Sender):
 class DrainingSender(Sender):
     """Wrong: keeps 64 KiB of the answer but reads it to the end, to reuse the connection.
 
-    SPEC §7: a larger body is never read further.
+    contract §7: a larger body is never read further.
     """
 
     async def _read_stream(self, content: aiohttp.StreamReader, into: bytearray) -> bool:
@@ -88,14 +88,14 @@ class DrainingSender(Sender):
 
 
 class HeadlessSender(Sender):
-    """Wrong: the answer's headers are dropped (SPEC §7: status, headers and body are kept)."""
+    """Wrong: the answer's headers are dropped (contract §7: status, headers and body are kept)."""
 
     async def send(self, request: OutgoingRequest) -> Outcome:
         return dataclasses.replace(await super().send(request), headers=())
 
 
 class OneAtATimeSender(Sender):
-    """Wrong: one exchange at a time, behind one lock (SPEC §8: a dead receiver delays none)."""
+    """Wrong: one exchange at a time, behind one lock (contract §8: a dead receiver delays none)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,18 +107,18 @@ class OneAtATimeSender(Sender):
 
 
 def every_failure_a_connection_error(exc: BaseException) -> str:
-    """Wrong: whatever the network did, `connection_error` (SPEC §7 names five errors)."""
+    """Wrong: whatever the network did, `connection_error` (contract §7 names five errors)."""
     error = classify(exc)
     return error if error in ("blocked_destination", "timeout") else "connection_error"
 
 
 def only_200(outcome: Outcome) -> bool:
-    """Wrong: only `200 OK` is a success (SPEC §8: any 2xx)."""
+    """Wrong: only `200 OK` is a success (contract §8: any 2xx)."""
     return outcome.error is None and outcome.status == 200
 
 
 def below_500(outcome: Outcome) -> bool:
-    """Wrong: only a server error or no answer is a failure (SPEC §8: anything but 2xx)."""
+    """Wrong: only a server error or no answer is a failure (contract §8: anything but 2xx)."""
     return outcome.error is None and outcome.status is not None and outcome.status < 500
 
 
@@ -127,7 +127,7 @@ def answers_are_final(
 ) -> Transition:
     """Wrong: a failure that got an answer (a 5xx) is final; only no answer is retried.
 
-    SPEC §8: after any failed attempt the call is `rescheduled` when auto_retry is on.
+    contract §8: after any failed attempt the call is `rescheduled` when auto_retry is on.
     """
     retry = auto_retry and outcome.status is None
     return next_state(call, outcome, auto_retry=retry, schedule=schedule)
@@ -136,19 +136,19 @@ def answers_are_final(
 def auto_retry_ignored(
     call: DueCall, outcome: Outcome, *, auto_retry: bool, schedule: RetrySchedule
 ) -> Transition:
-    """Wrong: every failure is retried (SPEC §8: with auto_retry false it is `failed` at once)."""
+    """Wrong: every failure is retried (contract §8: without auto_retry it is `failed` at once)."""
     return next_state(call, outcome, auto_retry=True, schedule=schedule)
 
 
 def count_always_zero(**fields: Any) -> CallContext:
-    """Wrong: the payload always says 0 retries (SPEC §5: the n-th retry says n)."""
+    """Wrong: the payload always says 0 retries (contract §5: the n-th retry says n)."""
     return CallContext(**{**fields, "attempted_auto_retries_count": 0})
 
 
 def settings_as_made(dispatcher: Dispatcher) -> None:
     """Wrong: a retry is sent with the webhook as it was at the call's first attempt.
 
-    SPEC §8: each retry uses the webhook's settings as they are then.
+    contract §8: each retry uses the webhook's settings as they are then.
     """
     send = dispatcher.delivery._send
     made_with: dict[str, Webhook] = {}
@@ -162,7 +162,7 @@ def settings_as_made(dispatcher: Dispatcher) -> None:
 
 def test_a_four_second_deadline_fails_the_window_and_late_answer_cases(tmp_path: Path) -> None:
     def four_seconds(dispatcher: Dispatcher) -> None:
-        # Wrong: a deadline of 4 s (SPEC §8: 5 s for the whole exchange).
+        # Wrong: a deadline of 4 s (contract §8: 5 s for the whole exchange).
         swap_sender(dispatcher, Sender(deadline=4.0))
 
     with served(tmp_path / "four.db", four_seconds) as url:
@@ -286,7 +286,7 @@ def test_retries_with_the_first_settings_fail_the_current_settings_case(tmp_path
 
 
 def test_a_shorter_schedule_fails_the_full_schedule_case_at_once(tmp_path: Path) -> None:
-    # Wrong: 5 retries (SPEC §8: 7, the last 1 day and 2 days after the attempt before).
+    # Wrong: 5 retries (contract §8: 7, the last 1 day and 2 days after the attempt before).
     started = time.monotonic()
     # The schedule's cases only: RTY-006 and -007 wait out a receiver's Retry-After.
     schedule = ("RTY-001", "RTY-002", "RTY-003", "RTY-004", "RTY-005")
@@ -310,7 +310,7 @@ def test_one_exchange_at_a_time_fails_the_hung_receiver_case(tmp_path: Path) -> 
 def test_ignoring_retry_after_fails_the_retry_after_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Wrong: the schedule alone decides (SPEC §8: a 429 or 503's Retry-After holds).
+    # Wrong: the schedule alone decides (contract §8: a 429 or 503's Retry-After holds).
     monkeypatch.setattr(reference.calls, "_retry_after", lambda outcome: None)
     with served(tmp_path / "no-retry-after.db") as url:
         failing = failing_cases(url, tmp_path / "report", "RTY-006", "RTY-007")

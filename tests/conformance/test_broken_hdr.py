@@ -1,4 +1,4 @@
-"""Dispatchers with wrong request headers fail exactly the HDR cases aimed at them (SPEC §5).
+"""Dispatchers with wrong request headers fail exactly the HDR cases aimed at them (contract §5).
 
 Most defects replace `reference.payloads._headers`, which `build_request` looks
 up on every call, with a wrong version built around the right one.
@@ -31,14 +31,14 @@ def _defaults(event: Event, webhook: Webhook, call: CallContext) -> list[tuple[s
 
 
 def site_id_is_call_id(event: Event, webhook: Webhook, call: CallContext) -> Headers:
-    """Wrong: x-site-id carries the call id (SPEC §5: the site id, as in the payload)."""
+    """Wrong: x-site-id carries the call id (contract §5: the site id, as in the payload)."""
     return RIGHT(event, webhook, replace(call, site_id=call.call_id))
 
 
 def first_webhook_id() -> HeadersOf:
     """Wrong: the default headers are made once, for the first webhook, and reused.
 
-    Every request then says the first webhook's id (SPEC §5: `x-webhook-id` is
+    Every request then says the first webhook's id (contract §5: `x-webhook-id` is
     the id of the webhook the request is for).
     """
     first: dict[str, str] = {}
@@ -52,7 +52,7 @@ def first_webhook_id() -> HeadersOf:
 def password_cut_at_colon(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: the credentials kept as one `user:password` string, split back on ':'.
 
-    A password holding ':' is cut there (SPEC §5: base64(user:password), and
+    A password holding ':' is cut there (contract §5: base64(user:password), and
     the password may hold ':').
     """
     if webhook.http_basic_user is not None and webhook.http_basic_password is not None:
@@ -65,7 +65,7 @@ def password_cut_at_colon(event: Event, webhook: Webhook, call: CallContext) -> 
 def basic_auth_for_a_user_alone(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: basic auth as soon as the user is set, with an empty password.
 
-    SPEC §5: Authorization only when both basic-auth attributes are set.
+    contract §5: Authorization only when both basic-auth attributes are set.
     """
     if webhook.http_basic_user is not None and webhook.http_basic_password is None:
         webhook = replace(webhook, http_basic_password="")
@@ -75,7 +75,7 @@ def basic_auth_for_a_user_alone(event: Event, webhook: Webhook, call: CallContex
 def custom_headers_first(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: custom headers first, then the defaults they do not replace.
 
-    SPEC §5: the custom headers come after the defaults (a replaced default stays in place).
+    contract §5: the custom headers come after the defaults (a replaced default stays in place).
     """
     custom = list(webhook.headers.items())
     names = {name.lower() for name, _ in custom}
@@ -86,7 +86,7 @@ def custom_headers_first(event: Event, webhook: Webhook, call: CallContext) -> H
 def only_content_type_replaced(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: of the defaults, only Content-Type can be replaced; a custom User-Agent is dropped.
 
-    SPEC §5: a custom header replaces any default of the same name except the
+    contract §5: a custom header replaces any default of the same name except the
     protected ones, which are refused when the webhook is saved.
     """
     headers = _defaults(event, webhook, call)
@@ -102,7 +102,7 @@ def only_content_type_replaced(event: Event, webhook: Webhook, call: CallContext
 def authorization_last(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: Authorization added last, as an HTTP client's `auth=` adds it.
 
-    SPEC §5: Authorization comes before the custom headers.
+    contract §5: Authorization comes before the custom headers.
     """
     headers = RIGHT(event, webhook, call)
     auth = [(name, value) for name, value in headers if name.lower() == "authorization"]
@@ -110,7 +110,7 @@ def authorization_last(event: Event, webhook: Webhook, call: CallContext) -> Hea
 
 
 def accept_json(event: Event, webhook: Webhook, call: CallContext) -> Headers:
-    """Wrong: `Accept: application/json` (SPEC §5: `Accept: */*`)."""
+    """Wrong: `Accept: application/json` (contract §5: `Accept: */*`)."""
     return tuple(
         (name, "application/json" if name == "Accept" else value)
         for name, value in RIGHT(event, webhook, call)
@@ -139,7 +139,7 @@ def test_x_environment_for_every_event_fails_the_outside_environments_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Wrong: x-environment whenever the event names an environment, which every
-    # event does (the primary for events outside environments). SPEC §5: only
+    # event does (the primary for events outside environments). contract §5: only
     # for entities that live in an environment.
     monkeypatch.setattr(Event, "in_environment", property(lambda event: bool(event.environment)))
     with served(tmp_path / "environment.db") as url:

@@ -1,4 +1,4 @@
-"""Each deliberately wrong activity log (SPEC §7) fails exactly the LOG cases aimed at it.
+"""Each deliberately wrong activity log (contract §7) fails exactly the LOG cases aimed at it.
 
 The LOG family takes some 6 s, LOG-007 alone 3 (it waits out five retries), so a
 defect runs only the cases it could plausibly touch.
@@ -46,7 +46,7 @@ def _with_ranges(query: CallQuery, compare: Callable[[str, str, datetime], Where
 
 
 def inclusive_where(query: CallQuery) -> Where:
-    """Wrong: gt/lt bounds compare with >= and <= (SPEC §7: gt, lt: greater, less than)."""
+    """Wrong: gt/lt bounds compare with >= and <= (contract §7: gt, lt: greater, less than)."""
 
     def compare(name: str, op: str, moment: datetime) -> Where:
         shown = f"(CAST(ROUND({name} * 1000000) AS INTEGER) / 1000)"
@@ -57,7 +57,7 @@ def inclusive_where(query: CallQuery) -> Where:
 
 def full_precision_where(query: CallQuery) -> Where:
     """Wrong: bounds compare with the stored time to the microsecond, not the millisecond
-    the log shows, so a call's own created_at is "greater than" itself (SPEC §7)."""
+    the log shows, so a call's own created_at is "greater than" itself (contract §7)."""
 
     def compare(name: str, op: str, moment: datetime) -> Where:
         return f"{name} {'>' if op == 'gt' else '<'} ?", (to_epoch(moment),)
@@ -66,32 +66,32 @@ def full_precision_where(query: CallQuery) -> Where:
 
 
 def status_ignored_where(query: CallQuery) -> Where:
-    """Wrong: filter[fields][status][eq] is checked, then left out of the query (SPEC §7)."""
+    """Wrong: filter[fields][status][eq] is checked, then left out of the query (contract §7)."""
     return where(replace(query, equals=tuple(e for e in query.equals if e[0] != "status")))
 
 
 def next_retry_ignored_where(query: CallQuery) -> Where:
-    """Wrong: filter[fields][next_retry_at][gt|lt] is accepted and ignored (SPEC §7)."""
+    """Wrong: filter[fields][next_retry_at][gt|lt] is accepted and ignored (contract §7)."""
     ranges = tuple(r for r in query.ranges if r[0] != "next_retry_at")
     return where(replace(query, ranges=ranges))
 
 
 def created_at_order(value: str) -> tuple[str, bool]:
-    """Wrong: order_by keeps its direction but always sorts by created_at (SPEC §7: by
+    """Wrong: order_by keeps its direction but always sorts by created_at (contract §7: by
     webhook_id, created_at, last_sent_at or next_retry_at)."""
     _, descending = order(value)
     return "created_at", descending
 
 
 def without_request_url(call: WebhookCall) -> dict[str, Any]:
-    """Wrong: the log leaves out request_url (SPEC §7: the last request's URL is kept)."""
+    """Wrong: the log leaves out request_url (contract §7: the last request's URL is kept)."""
     resource = call_resource(call)
     del resource["attributes"]["request_url"]
     return resource
 
 
 def count_the_page(dispatcher: Dispatcher) -> None:
-    """Wrong: total_count is the size of the page (SPEC §7: of every matching call)."""
+    """Wrong: total_count is the size of the page (contract §7: of every matching call)."""
     list_calls = dispatcher.list_calls
 
     async def paged(query: CallQuery) -> tuple[list[WebhookCall], int]:
@@ -102,7 +102,7 @@ def count_the_page(dispatcher: Dispatcher) -> None:
 
 
 def refuse_offsets_past_the_end(dispatcher: Dispatcher) -> None:
-    """Wrong: an offset past the last call is 422 (SPEC §7 bounds only page[limit]:
+    """Wrong: an offset past the last call is 422 (contract §7 bounds only page[limit]:
     past the end the page is just empty)."""
     list_calls = dispatcher.list_calls
 
@@ -116,7 +116,7 @@ def refuse_offsets_past_the_end(dispatcher: Dispatcher) -> None:
 
 
 def delete_calls_too(dispatcher: Dispatcher) -> None:
-    """Wrong: deleting a webhook deletes its calls (SPEC §2: its calls stay in the log).
+    """Wrong: deleting a webhook deletes its calls (contract §2: its calls stay in the log).
 
     Calls being sent are left, as the reference leaves them: their outcome is
     still written, and an attempt of a deleted call would break that write.

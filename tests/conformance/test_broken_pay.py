@@ -16,13 +16,13 @@ from tests.conformance.servers import failing_cases, served
 
 def python_event_time(event: Event) -> str:
     """Wrong: the event time as `isoformat` writes it, with microseconds and an offset
-    (SPEC §5: UTC, `YYYY-MM-DDTHH:MM:SSZ`)."""
+    (contract §5: UTC, `YYYY-MM-DDTHH:MM:SSZ`)."""
     return event.happened_at.isoformat()
 
 
 def creator_only(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
     """Wrong: a record's related_entities hold its creator but not its model
-    (SPEC §5: what `entity.relationships` points to, the model and the creator)."""
+    (contract §5: what `entity.relationships` points to, the model and the creator)."""
     payload = default_payload(event, webhook, call)
     payload["related_entities"] = [
         e for e in payload["related_entities"] if e["type"] != "item_type"
@@ -34,7 +34,7 @@ def previous_on_every_record_event(
     event: Event, webhook: Webhook, call: CallContext
 ) -> dict[str, Any]:
     """Wrong: every record event carries previous_entity, null where there is none
-    (SPEC §5: only a record `update` has it)."""
+    (contract §5: only a record `update` has it)."""
     payload = default_payload(event, webhook, call)
     if event.entity_type == "item" and "previous_entity" not in payload:
         related = payload.pop("related_entities")
@@ -45,7 +45,7 @@ def previous_on_every_record_event(
 
 def primary_environment_always(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
     """Wrong: the body names the site's primary environment, whatever the entity lives in
-    (SPEC §5: the entity's environment; for an environment event, that environment)."""
+    (contract §5: the entity's environment; for an environment event, that environment)."""
     payload = default_payload(event, webhook, call)
     payload["environment"], payload["is_environment_primary"] = "main", True
     return payload
@@ -53,7 +53,7 @@ def primary_environment_always(event: Event, webhook: Webhook, call: CallContext
 
 def deleted_record_as_null(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
     """Wrong: the record is looked up when the call is sent, so a deleted one is null
-    (SPEC §5: for `delete`, the entity as it was)."""
+    (contract §5: for `delete`, the entity as it was)."""
     payload = default_payload(event, webhook, call)
     if (event.entity_type, event.event_type) == ("item", "delete"):
         payload["entity"] = None
@@ -61,7 +61,7 @@ def deleted_record_as_null(event: Event, webhook: Webhook, call: CallContext) ->
 
 
 def no_related_as_null(event: Event, webhook: Webhook, call: CallContext) -> dict[str, Any]:
-    """Wrong: related_entities is null when there are none (SPEC §5: `[]`)."""
+    """Wrong: related_entities is null when there are none (contract §5: `[]`)."""
     payload = default_payload(event, webhook, call)
     payload["related_entities"] = payload["related_entities"] or None
     return payload

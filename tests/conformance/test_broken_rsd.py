@@ -18,7 +18,7 @@ from tests.conformance.servers import failing_cases, served
 
 def replay_the_logged_request(dispatcher: Dispatcher) -> None:
     """Wrong: a resend replays the request logged with the call, its URL and
-    headers as they were (SPEC §8: with the webhook's current settings)."""
+    headers as they were (contract §8: with the webhook's current settings)."""
     delivery = dispatcher.delivery
     send = delivery._send
 
@@ -49,7 +49,7 @@ def test_replaying_the_logged_request_fails_the_current_settings_cases(tmp_path:
 
 def resend_without_webhook_check(dispatcher: Dispatcher) -> None:
     """Wrong: a call whose webhook was deleted is accepted for resending
-    (SPEC §8: allowed only while the webhook exists, else 422)."""
+    (contract §8: allowed only while the webhook exists, else 422)."""
 
     async def resend(call_id: str) -> WebhookCall:
         call = await dispatcher.store.transaction(lambda tx: tx.calls.request_resend(call_id))
@@ -66,7 +66,7 @@ def test_resending_a_deleted_webhooks_call_fails_the_deleted_case(tmp_path: Path
 
 
 def refuse_disabled(dispatcher: Dispatcher) -> None:
-    """Wrong: a disabled webhook's calls cannot be resent (SPEC §8: they can)."""
+    """Wrong: a disabled webhook's calls cannot be resent (contract §8: they can)."""
     resend = dispatcher.resend
 
     async def enabled_only(call_id: str) -> WebhookCall:
@@ -87,7 +87,7 @@ def test_refusing_a_disabled_webhook_fails_the_disabled_case(tmp_path: Path) -> 
 
 def unknown_as_deleted(dispatcher: Dispatcher) -> None:
     """Wrong: an unknown call is taken for one whose webhook is gone, 422
-    (SPEC §1: an id that does not exist is 404 NOT_FOUND)."""
+    (contract §1: an id that does not exist is 404 NOT_FOUND)."""
     resend = dispatcher.resend
 
     async def looked_up(call_id: str) -> WebhookCall:

@@ -142,7 +142,7 @@ def test_the_last_gaps_in_hours_fail_the_full_schedule_case(tmp_path: Path) -> N
 
 
 def test_gaps_ten_times_too_short_fail_the_schedule_cases(tmp_path: Path) -> None:
-    # Wrong: every gap a tenth of SPEC §8's; there are still 7, so RTY-004 has retries left.
+    # Wrong: every gap a tenth of contract §8's; there are still 7, so RTY-004 has retries left.
     delays = tuple(d / 10 for d in DEFAULT_RETRY_DELAYS)
     with served(tmp_path / "short-gaps.db", retry_delays=delays) as url:
         failing = failing_cases(url, tmp_path / "report", "RTY")

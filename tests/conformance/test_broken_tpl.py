@@ -1,4 +1,4 @@
-"""Dispatchers with wrong templates fail exactly the TPL cases aimed at them (SPEC §6)."""
+"""Dispatchers with wrong templates fail exactly the TPL cases aimed at them (contract §6)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ CHECK_FIELD = reference.webhooks._template
 def compact_json_payload(event: Event, webhook: Webhook, call: CallContext) -> OutgoingRequest:
     """Wrong: a custom payload that parses as JSON is sent re-serialised, compact.
 
-    SPEC §6: the rendered text is sent as it is.
+    contract §6: the rendered text is sent as it is.
     """
     request = build_request(event, webhook, call)
     if webhook.custom_payload is None:
@@ -45,14 +45,14 @@ def compact_json_payload(event: Event, webhook: Webhook, call: CallContext) -> O
 
 
 def text_escape(text: str) -> str:
-    """Wrong: escaped as HTML text, `"` left as it is (SPEC §6: `& " < >`)."""
+    """Wrong: escaped as HTML text, `"` left as it is (contract §6: `& " < >`)."""
     return html.escape(text, quote=False)
 
 
 def rooted_dotted_names(stack: Any, name: str) -> Any:
     """Wrong: a dotted name is looked up from the payload, not through the sections.
 
-    `{{attributes.username}}` inside `{{#entity}}` then finds nothing (SPEC §6:
+    `{{attributes.username}}` inside `{{#entity}}` then finds nothing (contract §6:
     Mustache's dotted names, whose first part is looked up like any name).
     """
     if name != "." and "." in name:
@@ -63,7 +63,7 @@ def rooted_dotted_names(stack: Any, name: str) -> Any:
 def defaults_kept(event: Event, webhook: Webhook, call: CallContext) -> Headers:
     """Wrong: a custom header with a default's name is dropped; the default stays.
 
-    SPEC §5, §6: a custom header replaces the default of the same name; that is
+    contract §5, §6: a custom header replaces the default of the same name; that is
     how a non-JSON custom payload gets its own Content-Type.
     """
     headers = list(RIGHT_HEADERS(event, replace(webhook, headers={}), call))
@@ -73,7 +73,7 @@ def defaults_kept(event: Event, webhook: Webhook, call: CallContext) -> Headers:
 
 
 def url_as_saved(event: Event, webhook: Webhook, call: CallContext) -> OutgoingRequest:
-    """Wrong: the url is sent as saved, tags and all (SPEC §6: rendered like the payload)."""
+    """Wrong: the url is sent as saved, tags and all (contract §6: rendered like the payload)."""
     request = build_request(event, webhook, call)
     return OutgoingRequest(webhook.url, request.headers, request.body)
 
@@ -81,7 +81,7 @@ def url_as_saved(event: Event, webhook: Webhook, call: CallContext) -> OutgoingR
 def payload_template_only(field_name: str, source: str) -> None:
     """Wrong: only the custom payload is checked as a template, not the url.
 
-    SPEC §6: a template that does not parse is refused when the webhook is saved.
+    contract §6: a template that does not parse is refused when the webhook is saved.
     """
     if field_name != "url":
         CHECK_FIELD(field_name, source)
@@ -90,7 +90,7 @@ def payload_template_only(field_name: str, source: str) -> None:
 def python_str(renderer: object, value: object) -> str:
     """Wrong: values written as Python writes them (`True`, `{'id': ...}`); null as "".
 
-    SPEC §6 (TPL-009, MAY): as JSON writes them.
+    contract §6 (TPL-009, MAY): as JSON writes them.
     """
     return "" if value is None else str(value)
 
@@ -144,7 +144,7 @@ def test_templates_unchecked_when_saved_fail_the_broken_template_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Wrong: templates are only parsed when a call renders them, and a broken
-    # one fails then (SPEC §6: refused when the webhook is saved, with 422).
+    # one fails then (contract §6: refused when the webhook is saved, with 422).
     monkeypatch.setattr(reference.webhooks, "check_template", lambda source: None)
     with served(tmp_path / "unchecked.db") as url:
         failing = failing_cases(url, tmp_path / "report", "TPL", "API")

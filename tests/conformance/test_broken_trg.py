@@ -28,7 +28,7 @@ filter_value = Event.filter_value  # as the reference has it, before a test patc
 
 def delete_without_unpublish(scope: Scope, record_id: str) -> Resource:
     """Wrong: deleting a published record raises only `delete`
-    (SPEC §4: `unpublish` then `delete`)."""
+    (contract §4: `unpublish` then `delete`)."""
     record = scope.get("item", record_id)
     model = scope.get("item_type", record["relationships"]["item_type"]["data"]["id"])
     scope.rows.delete(scope.environment, "item", record_id)
@@ -40,7 +40,7 @@ def create_without_publish(
     scope: Scope, attributes: Mapping[str, Any], relationships: Mapping[str, Any]
 ) -> Resource:
     """Wrong: saving a new record of a model without drafts publishes it but raises
-    only `create` (SPEC §4: `create` + `publish`)."""
+    only `create` (contract §4: `create` + `publish`)."""
     raise_event = scope.raise_event
 
     def save_only(entity_type: str, event_type: str, entity: Resource, **kwargs: Any) -> None:
@@ -55,7 +55,7 @@ def update_announced_anyway(
     scope: Scope, record_id: str, attributes: Mapping[str, Any]
 ) -> Resource:
     """Wrong: a record update's event is handed to the dispatcher outside the change's
-    transaction, so an update refused with 422 still makes a call (SPEC §1: a bad
+    transaction, so an update refused with 422 still makes a call (contract §1: a bad
     request never leaves a partial change behind)."""
     try:
         return update_record(scope, record_id, attributes)
@@ -69,14 +69,15 @@ def update_announced_anyway(
             happened_at=scope.now,
         )
         # Queued behind this request in the database thread: the rollback cannot undo it.
-        store: Any = scope.dispatcher.store  # the defect reaches under the boundary
-        store._db._executor.submit(scope.dispatcher.record_event, store, announced)
+        dispatcher: Any = getattr(scope.record_event, "__self__")  # noqa: B009
+        store: Any = dispatcher.store  # the defect reaches under the boundary
+        store._db._executor.submit(dispatcher.record_event, store, announced)
         raise
 
 
 def change_on_every_switch(scope: Scope, active: bool) -> Resource:
     """Wrong: activating maintenance mode when it is already active raises `change` again
-    (SPEC §4: activating or deactivating it is a `change`; a no-op changes nothing)."""
+    (contract §4: activating or deactivating it is a `change`; a no-op changes nothing)."""
     scope.rows.set_setting("maintenance_mode", active)
     after = maintenance_mode(scope)
     scope.raise_event("maintenance_mode", "change", after)
@@ -84,7 +85,7 @@ def change_on_every_switch(scope: Scope, active: bool) -> Resource:
 
 
 def any_filter_holds(self: Trigger, event: Event) -> bool:
-    """Wrong: one filter that holds is enough (SPEC §3: filters of different kinds AND)."""
+    """Wrong: one filter that holds is enough (contract §3: filters of different kinds AND)."""
     return (
         event.entity_type == self.entity_type
         and event.event_type in self.event_types
@@ -94,13 +95,13 @@ def any_filter_holds(self: Trigger, event: Event) -> bool:
 
 def environment_type_as_environment(self: Event, kind: str) -> str | None:
     """Wrong: an `environment_type` filter is compared with the environment id, so
-    `primary` and `sandbox` never match (SPEC §3: they name the kind of environment)."""
+    `primary` and `sandbox` never match (contract §3: they name the kind of environment)."""
     return filter_value(self, "environment" if kind == "environment_type" else kind)
 
 
 def own_id_filters_ignored(self: Filter, event: Event) -> bool:
     """Wrong: `item` and `build_trigger` filters, which name the entity itself, always
-    hold (SPEC §3: the event's entity must be one of the ids listed)."""
+    hold (contract §3: the event's entity must be one of the ids listed)."""
     return (
         self.entity_type == event.entity_type
         or event.filter_value(self.entity_type) in self.entity_ids
@@ -109,7 +110,7 @@ def own_id_filters_ignored(self: Filter, event: Event) -> bool:
 
 def one_invalidate_per_change(dispatcher: Dispatcher) -> None:
     """Wrong: the tags of each change go out in an `invalidate` of their own
-    (SPEC §4: the tags of one window go out in one event)."""
+    (contract §4: the tags of one window go out in one event)."""
     rows: Any = dispatcher.store.content  # type: ignore[attr-defined]
     take_tags = rows.take_tags
 
@@ -143,7 +144,7 @@ def test_saving_without_publish_fails_the_plain_lifecycle(
 def test_every_build_succeeding_fails_the_matrix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Wrong: a build that reports an error raises `deploy_succeeded` (SPEC §4: `deploy_failed`).
+    # Wrong: a build that reports an error raises `deploy_succeeded` (contract §4: `deploy_failed`).
     outcomes = {"success": ("deploy_succeeded", "success"), "error": ("deploy_succeeded", "error")}
     monkeypatch.setattr(reference.content.builds, "_OUTCOMES", outcomes)
     with served(tmp_path / "always-succeeded.db") as url:
@@ -181,7 +182,7 @@ def test_environment_types_read_as_ids_fail_the_filters_case(
 def test_x_environment_on_environment_events_fails_the_environment_case(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Wrong: environment events get `x-environment` (SPEC §5: records, models, uploads
+    # Wrong: environment events get `x-environment` (contract §5: records, models, uploads
     # and cache tags only: an environment does not live in an environment).
     scoped = ENVIRONMENT_SCOPED | {"environment"}
     monkeypatch.setattr(reference.events, "ENVIRONMENT_SCOPED", scoped)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from reference.app import create_api
 from reference.dispatcher import Dispatcher
 from reference.settings import Settings
 from tests.conftest import NewDatabase
@@ -46,7 +48,7 @@ DispatcherFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
+def make_dispatcher(new_db: NewDatabase, tmp_path: Path) -> DispatcherFactory:
     """`async with make_dispatcher(handler, **settings) as dispatcher:` on a fresh database
     of the test's backend (`db` names it: the same name, the same database)."""
 
@@ -57,6 +59,7 @@ def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
         values: dict[str, Any] = {
             "api_token": TOKEN,
             "db": new_db(db),
+            "files_dir": str(tmp_path / f"{db}-files"),
             "site_id": "4242",
             "retry_scale": 0.001,
         }
@@ -78,7 +81,7 @@ def make_dispatcher(new_db: NewDatabase) -> DispatcherFactory:
 
 def api_client(dispatcher: Dispatcher, token: str = TOKEN) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=dispatcher.app),
+        transport=httpx.ASGITransport(app=create_api(dispatcher)),
         base_url="http://dispatcher",
         headers={"Authorization": f"Bearer {token}"},
     )

@@ -52,7 +52,7 @@ def test_a_broken_template_exits_2_with_line_and_column(
 
 @pytest.mark.parametrize(
     ("files", "message"),
-    [({}, "No such file"), ({"context.json": "[1]"}, "must be a JSON object")],
+    [({}, "No such file"), ({"context.json": "[1"}, "not valid JSON")],
 )
 def test_render_reports_bad_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], message: str

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,13 +46,14 @@ def _free_port() -> int:
 class Cluster:
     """Dispatcher processes serving the API and delivering, all on one database."""
 
-    def __init__(self, db: str, size: int) -> None:
+    def __init__(self, db: str, size: int, *, options: Sequence[str] = ()) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.apis: list[httpx.Client] = []
         for _ in range(size):
             port = _free_port()
             command = [sys.executable, "-m", "reference", "serve", "--db", db]
             command += ["--port", str(port), "--api-token", TOKEN, "--claim-lease", str(LEASE)]
+            command += options
             self.processes.append(subprocess.Popen(command, stderr=subprocess.DEVNULL))
             self.apis.append(
                 httpx.Client(

@@ -1,9 +1,10 @@
-"""Every other row of SPEC §3 and sequence of §4, driven through the HTTP content API."""
+"""Every other row of contract §3 and sequence of §4, driven through the HTTP content API."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.reference.conftest import DispatcherFactory
@@ -112,23 +113,28 @@ async def test_uploads(make_dispatcher: DispatcherFactory) -> None:
 
 async def test_build_triggers(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher) as site:
+        attributes = {"name": "Netlify", "adapter": "custom", "adapter_settings": {}}
         trigger = (
             await site.call(
                 "POST",
                 "/build-triggers",
                 expect=201,
-                body={"data": {"type": "build_trigger", "attributes": {"name": "Netlify"}}},
+                body={"data": {"type": "build_trigger", "attributes": attributes}},
             )
         )["data"]
         assert await site.kinds() == []
-        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger")
-        await site.call(
-            "POST", f"/build-triggers/{trigger['id']}/deploy_results", body={"status": "success"}
-        )
-        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger")
-        await site.call(
-            "POST", f"/build-triggers/{trigger['id']}/deploy_results", body={"status": "error"}
-        )
+        url = trigger["attributes"]["webhook_url"]
+        token = trigger["attributes"]["webhook_token"]
+        assert url == f"http://dispatcher/deploy-results/{token}"
+        no_token = {"Authorization": ""}  # the URL is the build's only credential
+
+        async def report(status: str) -> httpx.Response:
+            return await site.api.post(url, json={"status": status}, headers=no_token)
+
+        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger", expect=204)
+        assert (await report("success")).status_code == 204
+        await site.call("POST", f"/build-triggers/{trigger['id']}/trigger", expect=204)
+        assert (await report("error")).status_code == 204
         sent = await site.sent()
         assert [(s.entity_type, s.event_type) for s in sent] == [
             ("build_trigger", "deploy_started"),
@@ -138,10 +144,21 @@ async def test_build_triggers(make_dispatcher: DispatcherFactory) -> None:
         ]
         assert all("x-environment" not in s.headers for s in sent)
         assert sent[0].payload["environment"] == "main"
-        bad = await site.api.post(
-            f"/build-triggers/{trigger['id']}/deploy_results", json={"status": "ok"}
-        )
+        shown = (await site.call("GET", f"/build-triggers/{trigger['id']}"))["data"]
+        assert shown["attributes"]["build_status"] == "error"
+        assert shown["attributes"]["last_build_completed_at"] is not None
+        bad = await report("ok")
         assert bad.status_code == 422
+        assert bad.json()["data"][0]["attributes"]["details"]["field"] == "status"
+        wrong = await site.api.post(
+            url.replace(token, "0" * 32), json={"status": "success"}, headers=no_token
+        )
+        assert wrong.status_code == 404
+        read_only = await site.api.put(
+            f"/build-triggers/{trigger['id']}",
+            json={"data": {"type": "build_trigger", "attributes": {"webhook_url": "http://x"}}},
+        )
+        assert read_only.status_code == 422
         assert await site.sent() == []
 
 
@@ -210,7 +227,14 @@ async def test_environments(make_dispatcher: DispatcherFactory) -> None:
         ]
         assert sent[1].payload["is_environment_primary"] is True
         listed = (await site.call("GET", "/environments"))["data"]
-        assert [(e["id"], e["attributes"]["primary"]) for e in listed] == [("preview", True)]
+        assert [(e["id"], e["meta"]["primary"]) for e in listed] == [("preview", True)]
+        (preview,) = listed
+        assert preview["attributes"] == {}
+        assert preview["meta"]["status"] == "ready"
+        assert preview["meta"]["forked_from"] == "main"
+        assert preview["meta"]["read_only_mode"] is False
+        # the record created in it changed its data after it was made
+        assert preview["meta"]["last_data_change_at"] > preview["meta"]["created_at"]
 
 
 async def test_environment_errors_raise_nothing(make_dispatcher: DispatcherFactory) -> None:
@@ -284,7 +308,9 @@ async def test_build_trigger_filter(make_dispatcher: DispatcherFactory) -> None:
     async with content_site(make_dispatcher, webhooks=[]) as site:
         ids = []
         for name in "AB":
-            body = {"data": {"type": "build_trigger", "attributes": {"name": name}}}
+            body = {
+                "data": {"type": "build_trigger", "attributes": {"name": name, "adapter": "custom"}}
+            }
             ids.append(
                 (await site.call("POST", "/build-triggers", expect=201, body=body))["data"]["id"]
             )
@@ -306,7 +332,7 @@ async def test_build_trigger_filter(make_dispatcher: DispatcherFactory) -> None:
                 "http_basic_password": None,
             }
         )
-        await site.call("POST", f"/build-triggers/{first}/trigger")
-        await site.call("POST", f"/build-triggers/{second}/trigger")
+        await site.call("POST", f"/build-triggers/{first}/trigger", expect=204)
+        await site.call("POST", f"/build-triggers/{second}/trigger", expect=204)
         sent = await site.sent()
         assert [s.payload["entity"]["id"] for s in sent] == [first]

@@ -1,4 +1,4 @@
-"""Payload versions 1-3 and nested blocks (SPEC §2), and changes that commit with their calls."""
+"""Payload versions 1-3 and nested blocks (contract §2); changes commit with their calls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4 record lifecycles, driven through the HTTP content API."""
+"""contract §4 record lifecycles, driven through the HTTP content API."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ async def test_retries_follow_the_schedule_then_fail(
     ] * 7
     assert call.attempted_auto_retries_count == 7
     assert call.next_retry_at is None
-    # SPEC §5: 0 on the first attempt, n on the n-th retry.
+    # contract §5: 0 on the first attempt, n on the n-th retry.
     assert [p["attempted_auto_retries_count"] for p in recorder.payloads()] == list(range(8))
     gaps = [
         (b.sent_at - a.sent_at).total_seconds()

@@ -1,4 +1,4 @@
-"""Where calls may go (SPEC §8, destinations), on the sender's production path: real
+"""Where calls may go (contract §8, destinations), on the sender's production path: real
 sockets to the mock receiver, aiohttp's connector, and a resolver that can lie."""
 
 from __future__ import annotations

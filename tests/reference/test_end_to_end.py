@@ -28,7 +28,7 @@ async def test_deadline_and_isolation_with_real_sockets(new_db: NewDatabase) -> 
                 await dispatcher.create_webhook(webhook_attributes(name=name, url=url))
             ids = await dispatcher.raise_event(item_event())
             fast = await dispatcher.wait_for_call(ids[4], timeout=3)
-            # SPEC §8: a hung receiver never delays the others.
+            # contract §8: a hung receiver never delays the others.
             assert fast.status == "success"
             assert max(a.duration_ms for a in fast.attempts) < 1000
             calls = await asyncio.gather(*(dispatcher.wait_for_call(i, timeout=10) for i in ids))

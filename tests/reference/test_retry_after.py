@@ -1,4 +1,4 @@
-"""Retry-After (SPEC §8): after a 429 or 503 that carries it, the next retry is due no
+"""Retry-After (contract §8): after a 429 or 503 that carries it, the next retry is due no
 earlier than it says and no later than 24 h after the attempt."""
 
 from __future__ import annotations

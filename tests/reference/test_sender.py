@@ -1,4 +1,4 @@
-"""Tests of `reference.sender`: one exchange, one deadline, every failure named (SPEC §8).
+"""Tests of `reference.sender`: one exchange, one deadline, every failure named (contract §8).
 
 Every test runs the production path (aiohttp, real sockets). Most send over a fake
 network (tests/network.py: every name resolves to a local test server that a function
@@ -124,7 +124,7 @@ async def test_headers_are_sent_in_order_with_no_client_defaults() -> None:
     assert request.method == "POST"
     assert str(request.url) == "https://example.com/hooks?a=1"
     assert request.content == BODY
-    # SPEC §5: our headers, as written, in order; httpx adds only Host and Content-Length.
+    # contract §5: our headers, as written, in order; httpx adds only Host and Content-Length.
     assert request.headers.raw == [
         (b"Host", b"example.com"),
         *((name.encode(), value.encode()) for name, value in HEADERS),

@@ -1,4 +1,4 @@
-"""Several dispatchers on one PostgreSQL database (SPEC §8, several processes).
+"""Several dispatchers on one PostgreSQL database (contract §8, several processes).
 
 Each `Dispatcher` here has its own store connection, its own LISTEN connection
 and its own claims, exactly as separate processes have; `test_cluster.py` runs

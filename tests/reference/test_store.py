@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from reference import CallQuery, Dispatcher, Settings, create_app
+from reference import CallQuery, Dispatcher, Settings, create_api, create_app
 from reference.exceptions import StoreError
 from reference.store import Transaction, create_store
 from reference.store.migrations import POSTGRES, SQLITE
@@ -222,7 +222,7 @@ async def test_the_api_mounts_in_another_app(tmp_path: Path) -> None:
         async with dispatcher:
             yield
 
-    host = Starlette(routes=[Mount("/hooks-api", app=dispatcher.app)], lifespan=lifespan)
+    host = Starlette(routes=[Mount("/hooks-api", app=create_api(dispatcher))], lifespan=lifespan)
     transport = httpx.ASGITransport(app=host)
     async with (
         host.router.lifespan_context(host),
@@ -231,8 +231,18 @@ async def test_the_api_mounts_in_another_app(tmp_path: Path) -> None:
         response = await client.get(
             "/hooks-api/webhooks", headers={"Authorization": f"Bearer {TOKEN}"}
         )
-        assert response.json() == {"data": []}
+        assert response.json() == {"data": [], "meta": {"total_count": 0}}
         assert (await client.get("/hooks-api/webhooks")).status_code == 401
+        # The URLs it hands out are under its mount point.
+        attributes = {"name": "CI", "adapter": "custom"}
+        created = await client.post(
+            "/hooks-api/build-triggers",
+            json={"data": {"type": "build_trigger", "attributes": attributes}},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        url = created.json()["data"]["attributes"]["webhook_url"]
+        assert url.startswith("http://x/hooks-api/deploy-results/")
+        assert (await client.post(url, json={"status": "success"})).status_code == 204
 
 
 @pytest.mark.every_backend

@@ -1,4 +1,4 @@
-"""Tests for reference.templates: Mustache for custom payloads (SPEC §6)."""
+"""Tests for reference.templates: Mustache for custom payloads (contract §6)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _spec_cases() -> list[Any]:
 @pytest.mark.parametrize("case", _spec_cases())
 def test_mustache_spec(case: dict[str, Any]) -> None:
     if "partials" in case:
-        # SPEC §6: there are no partials; a template that uses one is refused.
+        # contract §6: there are no partials; a template that uses one is refused.
         with pytest.raises(TemplateSyntaxError, match="partials are not supported"):
             render_template(case["template"], case["data"])
     else:
