@@ -39,23 +39,11 @@ def tests(session: nox.Session) -> None:
 def _chromium(session: nox.Session) -> None:
     """Debian's Chromium where apt-get can install it (as root), else Playwright's own."""
     import os
-    import shutil
 
     if os.environ.get("CHROMIUM") or os.path.exists("/usr/bin/chromium"):
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env = {"DEBIAN_FRONTEND": "noninteractive"}
-        session.run("apt-get", "update", "-qq", external=True, env=env)
-        session.run(
-            "apt-get",
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "chromium",
-            external=True,
-            env=env,
-        )
+    if _can_apt_get():
+        _apt_get_install(session, "chromium")
     else:
         session.run("playwright", "install", "chromium")
 
@@ -64,36 +52,34 @@ def _postgresql(session: nox.Session) -> None:
     """Debian's postgresql package (tests/postgres.py starts servers from its binaries)."""
     import glob
     import os
-    import shutil
 
     if os.environ.get("PG_BIN") or glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         return
-    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+    if not _can_apt_get():
         session.error("the tests need PostgreSQL's server: apt-get install postgresql")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run(
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "postgresql",
-        external=True,
-        env=env,
-    )
+    _apt_get_install(session, "postgresql")
 
 
 def _node(session: nox.Session) -> None:
     """Debian's nodejs and npm (tests/reference/test_cma_client.py runs DatoCMS's
     JavaScript client, which `npm ci` installs)."""
-    import os
     import shutil
 
     if shutil.which("node") and shutil.which("npm"):
         return
-    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+    if not _can_apt_get():
         session.error("the tests need Node.js and npm: apt-get install nodejs npm")
+    _apt_get_install(session, "nodejs", "npm")
+
+
+def _can_apt_get() -> bool:
+    import os
+    import shutil
+
+    return bool(shutil.which("apt-get")) and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _apt_get_install(session: nox.Session, *packages: str) -> None:
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     session.run("apt-get", "update", "-qq", external=True, env=env)
     session.run(
@@ -102,8 +88,7 @@ def _node(session: nox.Session) -> None:
         "-y",
         "-qq",
         "--no-install-recommends",
-        "nodejs",
-        "npm",
+        *packages,
         external=True,
         env=env,
     )
