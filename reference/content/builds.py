@@ -97,7 +97,7 @@ def trigger_build(scope: Scope, trigger_id: str) -> Resource:
 def report_build(scope: Scope, token: str, status: object) -> Resource:
     """The CI's report, found by the trigger's `webhook_token`."""
     trigger = _by_token(scope, token)
-    if status not in _OUTCOMES:
+    if not isinstance(status, str) or status not in _OUTCOMES:
         raise ValidationError("status", f'must be "success" or "error", got {status!r}')
     event_type, build_status = _OUTCOMES[str(status)]
     trigger["attributes"]["build_status"] = build_status
@@ -115,7 +115,9 @@ def delete_build_trigger(scope: Scope, trigger_id: str) -> Resource:
 
 def _by_token(scope: Scope, token: str) -> Resource:
     for trigger in scope.rows.all(SITE, "build_trigger"):
-        if secrets.compare_digest(trigger["attributes"].get("webhook_token", ""), token):
+        stored = str(trigger["attributes"].get("webhook_token", ""))
+        # as bytes: compare_digest refuses str with non-ASCII characters (a URL may hold any)
+        if secrets.compare_digest(stored.encode(), token.encode()):
             return trigger
     raise NotFoundError("build trigger", "with this webhook URL")
 
@@ -137,9 +139,13 @@ def _apply(scope: Scope, trigger: Resource, values: Mapping[str, Any]) -> None:
         if name == "frontend_url" and value is not None and not isinstance(value, str):
             raise ValidationError(name, f"must be a string or null, got {value!r}")
         if name == "webhook_token":
-            if not isinstance(value, str) or len(value) < 16 or not value.isalnum():
+            if (
+                not isinstance(value, str)
+                or len(value) < 16
+                or not (value.isascii() and value.isalnum())
+            ):
                 raise ValidationError(
-                    name, "must be at least 16 letters and digits (it is the URL's secret)"
+                    name, "must be at least 16 ASCII letters and digits (it is the URL's secret)"
                 )
             if any(
                 t["attributes"].get("webhook_token") == value

@@ -273,6 +273,8 @@ def _apply_field(
     scope: Scope, model: Resource, field: Resource, values: Mapping[str, Any], *, new: bool
 ) -> None:
     attributes = field["attributes"]
+    # the records' values are under the key the field has now, whatever this change makes it
+    held_under = attributes["api_key"]
     if "label" in values:
         attributes["label"] = _text("label", values["label"])
     if "api_key" in values:
@@ -283,11 +285,11 @@ def _apply_field(
         attributes["api_key"] = key
     if "field_type" in values:
         kind = values["field_type"]
-        if kind not in FIELD_TYPES:
+        if not isinstance(kind, str) or kind not in FIELD_TYPES:
             raise ValidationError(
                 "field_type", f"must be one of {', '.join(FIELD_TYPES)}, got {kind!r}"
             )
-        if not new and kind != attributes["field_type"] and _has_values(scope, model, field):
+        if not new and kind != attributes["field_type"] and _has_values(scope, model, held_under):
             raise ValidationError("field_type", "cannot change while records hold values")
         attributes["field_type"] = kind
     if "localized" in values:
@@ -298,7 +300,7 @@ def _apply_field(
         if (
             not new
             and values["localized"] != attributes["localized"]
-            and _has_values(scope, model, field)
+            and _has_values(scope, model, held_under)
         ):
             raise ValidationError("localized", "cannot change while records hold values")
         attributes["localized"] = values["localized"]
@@ -334,8 +336,7 @@ def _apply_field(
             attributes[name] = values[name]
 
 
-def _has_values(scope: Scope, model: Resource, field: Resource) -> bool:
-    key = field["attributes"]["api_key"]
+def _has_values(scope: Scope, model: Resource, key: str) -> bool:
     return any(r["attributes"].get(key) is not None for r in _records_of(scope, model["id"]))
 
 
