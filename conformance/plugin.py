@@ -4,13 +4,20 @@ Loaded with `-p conformance.plugin` (the `webhooks-conformance` command does
 it). A failed MUST case fails the run; a failed SHOULD case is reported as
 non-strict (an xfail) unless `--strict`; a failed MAY case is informational.
 The JSON index (`index.json`) and the console summary by family are written
-here; JUnit XML is pytest's own `--junitxml`.
+here; JUnit XML is pytest's own `--junitxml`. The summary gives each case that
+did not pass one line (id, expected, actual) and each skip reason one line.
+
+Once the cases are chosen, and only if one of them waits for retries (it uses
+the `retry_scale` fixture), the target's retry scale is measured
+(`conformance.preflight.check_retry_scale`); when it is not `--retry-scale`,
+those cases are skipped with the measured and expected gaps as the reason.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -21,12 +28,15 @@ import pytest
 
 from conformance.cases import FAMILIES, Case, Level, case_of
 from conformance.client import Resource, Target
+from conformance.preflight import RetryCheck, check_retry_scale
 from receiver import MockReceiver, RecordedRequest
 
 __all__ = ["Content", "Evidence", "Hooks", "Outcome", "Starter"]
 
 _EVIDENCE = pytest.StashKey["Evidence"]()
 _STARTED = pytest.StashKey[object]()
+_RECEIVER = pytest.StashKey[MockReceiver]()
+_RETRY_CHECK = pytest.StashKey[RetryCheck]()
 
 #: `@pytest.mark.last(start=f)`: `f(target, receiver, config)` runs before the first case,
 #: and the case gets what it returned from the `started` fixture.
@@ -56,7 +66,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--target") or not config.getoption("--token"):
         raise pytest.UsageError("the conformance suite needs --target URL and --token TOKEN")
+    scale: float | None = config.getoption("--retry-scale")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise pytest.UsageError(f"--retry-scale {scale}: not a positive number (such as 0.001)")
     config.stash[_RESULTS] = Results()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    started = config.stash.get(_RECEIVER, None)
+    if started is not None:
+        started.stop()
 
 
 # -- selection --------------------------------------------------------------------
@@ -67,7 +86,9 @@ def item_case(item: pytest.Item) -> Case | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    prefixes = [p.upper() for arg in config.getoption("--case") for p in arg.split(",") if p]
+    prefixes = [
+        p.strip().upper() for arg in config.getoption("--case") for p in arg.split(",") if p.strip()
+    ]
     keep, drop = [], []
     for item in items:
         found = item_case(item)
@@ -75,6 +96,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
         else:
             drop.append(item)
+    chosen = [found.id for found in map(item_case, keep) if found is not None]
+    for prefix in prefixes:
+        if not any(i.startswith(prefix) for i in chosen):
+            raise pytest.UsageError(f"-k {prefix}: no case id starts with {prefix}")
     # Cases that wait for a background run (marked `last`) go at the end, so
     # that what they wait for overlaps every other case.
     keep.sort(key=lambda item: item.get_closest_marker("last") is not None)
@@ -93,30 +118,80 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
         yield client
 
 
+def _session_receiver(config: pytest.Config) -> MockReceiver:
+    """The run's mock receiver, started at its first use (stopped with the run)."""
+    found = config.stash.get(_RECEIVER, None)
+    if found is None:
+        found = MockReceiver()
+        found.start()
+        config.stash[_RECEIVER] = found
+    return found
+
+
 @pytest.fixture(scope="session")
-def receiver() -> Iterator[MockReceiver]:
+def receiver(pytestconfig: pytest.Config) -> MockReceiver:
     """The mock receiver every webhook of the run points at."""
-    with MockReceiver() as started:
-        yield started
+    return _session_receiver(pytestconfig)
+
+
+def _shrunk_scale(config: pytest.Config) -> float | None:
+    scale: float | None = config.getoption("--retry-scale")
+    return scale if scale is not None and scale < 1 else None
+
+
+def _waits_for_retries(item: pytest.Item) -> bool:
+    return "retry_scale" in getattr(item, "fixturenames", ())
 
 
 @pytest.fixture(scope="session")
 def retry_scale(pytestconfig: pytest.Config) -> float:
-    """The target's retry-schedule factor; the case is skipped when it cannot be shrunk."""
-    scale: float | None = pytestconfig.getoption("--retry-scale")
-    if scale is None or scale >= 1:
+    """The target's retry-schedule factor; the case is skipped when it cannot be shrunk,
+    or when the target's retries do not come when `--retry-scale` says."""
+    scale = _shrunk_scale(pytestconfig)
+    if scale is None:
         pytest.skip("the target's retry schedule cannot be shrunk (no --retry-scale below 1)")
+    check = pytestconfig.stash.get(_RETRY_CHECK, None)
+    if check is not None and check.skip is not None:
+        pytest.skip(check.skip)
     return scale
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any case: measure the retry scale, if a chosen case waits for retries."""
+    config = session.config
+    scale = _shrunk_scale(config)
+    if scale is None or config.option.collectonly:
+        return
+    if not any(_waits_for_retries(item) for item in session.items):
+        return
+    try:
+        with Target(config.getoption("--target"), config.getoption("--token")) as target:
+            check = check_retry_scale(target, _session_receiver(config), scale)
+    except Exception as error:
+        text = _one_line(f"{type(error).__name__}: {error}")
+        reason = f"the retry scale could not be measured: {text}"
+        check = RetryCheck(
+            f"retry scale: {reason}; the cases that wait for retries are skipped", reason
+        )
+    config.stash[_RETRY_CHECK] = check
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(check.line)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _start_early(request: pytest.FixtureRequest, target: Target, receiver: MockReceiver) -> None:
     """Start the background runs of the selected `last` cases before any case runs."""
+    check = request.config.stash.get(_RETRY_CHECK, None)
     for item in request.session.items:
         marker = item.get_closest_marker("last")
         start = marker.kwargs.get("start") if marker is not None else None
         if start is None:
             continue
+        if check is not None and check.skip is not None and _waits_for_retries(item):
+            continue  # its `retry_scale` skips it before it asks what was started
         try:
             item.stash[_STARTED] = start(target, receiver, request.config)
         except (Exception, pytest.skip.Exception) as error:
@@ -270,6 +345,12 @@ def pytest_runtest_makereport(
     strict = bool(item.config.getoption("--strict-should"))
     if report.when == "call" or (report.when == "setup" and not report.passed):
         results.outcomes[found.id] = _outcome(found, report, evidence, strict)
+    elif report.when == "teardown" and report.failed:
+        earlier = results.outcomes.get(found.id)
+        if earlier is None or earlier.outcome in ("passed", "skipped"):
+            outcome = _outcome(found, report, evidence, strict)
+            outcome.actual = f"after the case: {_message(report)}"
+            results.outcomes[found.id] = outcome
     if report.when == "call" and report.failed and not _fails_run(found.level, strict):
         # contract §9 levels: shown as xfail, so the run does not fail.
         report.outcome = "skipped"
@@ -286,6 +367,11 @@ def _message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = getattr(crash, "message", None) or str(report.longrepr or "")
     return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _outcome(found: Case, report: pytest.TestReport, evidence: Evidence, strict: bool) -> Outcome:
@@ -346,8 +432,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(f"{family:8}" + "".join(f"{n:>15}" for n in counts))
     for o in outcomes:
         if o.outcome not in ("passed", "skipped"):
-            terminalreporter.write_line(f"{o.outcome.upper():>13} {o.id} [{o.level}] {o.expected}")
-            terminalreporter.write_line(f"{'':14}actual: {o.actual}")
+            terminalreporter.write_line(
+                f"{o.outcome.upper():>13} {o.id} [{o.level}] expected: {o.expected};"
+                f" actual: {_one_line(o.actual)}"
+            )
+    reasons: dict[str, list[str]] = {}
+    for o in outcomes:
+        if o.outcome == "skipped":
+            reasons.setdefault(o.actual.removeprefix("skipped: "), []).append(o.id)
+    for reason, ids in reasons.items():
+        terminalreporter.write_line(f"{'SKIPPED':>13} {', '.join(ids)}: {_one_line(reason)}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

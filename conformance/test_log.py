@@ -14,8 +14,8 @@ import pytest
 from conformance.cases import MUST, SHOULD, case
 from conformance.client import Resource, Target
 from conformance.plugin import Evidence, Hooks
+from conformance.preflight import SCHEDULE
 from conformance.steps import SSO, arrived, moment
-from conformance.test_rty import SCHEDULE
 from receiver import MockReceiver
 
 FIELDS = {

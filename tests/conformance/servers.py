@@ -147,9 +147,12 @@ def served(
     change: Callable[[Dispatcher], None] = lambda d: None,
     *,
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
+    retry_scale: float = SCALE,
 ) -> Iterator[str]:
     """The reference app (after `change` on its dispatcher) on a free port: its URL."""
-    settings = Settings(api_token=TOKEN, db=str(db), retry_scale=SCALE, retry_delays=retry_delays)
+    settings = Settings(
+        api_token=TOKEN, db=str(db), retry_scale=retry_scale, retry_delays=retry_delays
+    )
     app = create_app(settings)
     change(app.state.dispatcher)
     sock = socket.socket()
