@@ -13,6 +13,7 @@ from bench import (
     ceiling,
     claims,
     deadline,
+    endpoint,
     harness,
     latency,
     processes,
@@ -29,11 +30,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backlog", type=int, default=100_000, help="due calls of scenario 6")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of scenarios 4, 5")
     parser.add_argument("--rq-calls", type=int, default=2_000, help="calls of scenario 8 (2)")
+    parser.add_argument(
+        "--endpoint-requests", type=int, default=10_000, help="requests of scenario 11's throughput"
+    )
     parser.add_argument("--quick", action="store_true", help="a tenth of everything")
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.backlog, args.seconds = 2_000, 10_000, 2.0
         args.rq_calls = 200
+        args.endpoint_requests = 2_000
     started = time.perf_counter()
     rows: list[Row] = []
     stack = contextlib.ExitStack()
@@ -74,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     slow_rate,
                 )
             )
+        # Scenario 11, the receiving kit: on SQLite, and on RQ when Redis is there.
+        rows += _show(endpoint.measure(args.endpoint_requests, args.seconds, redis_url))
     finally:
         receiver.stop()
         stack.close()
