@@ -15,11 +15,13 @@ SELF_TESTS = "tests/conformance"
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Run the test suite (the admin's browser tests need Chromium, the store's tests
-    PostgreSQL's server, the CMA client's tests Node and npm: installed from Debian's
-    packages if missing; then the client itself, from tests/cma_client's lockfile)."""
+    PostgreSQL's server, the receiving kit's RQ tests Redis's server, the CMA client's
+    tests Node and npm: installed from Debian's packages if missing; then the client
+    itself, from tests/cma_client's lockfile)."""
     session.install("-e", ".[test]")
     _chromium(session)
     _postgresql(session)
+    _redis(session)
     _node(session)
     session.run(
         "npm", "ci", "--prefix", "tests/cma_client", "--no-audit", "--no-fund", external=True
@@ -58,6 +60,18 @@ def _postgresql(session: nox.Session) -> None:
     if not _can_apt_get():
         session.error("the tests need PostgreSQL's server: apt-get install postgresql")
     _apt_get_install(session, "postgresql")
+
+
+def _redis(session: nox.Session) -> None:
+    """Debian's redis-server (tests/endpoint starts throwaway servers from it)."""
+    import os
+    import shutil
+
+    if shutil.which("redis-server") or os.path.exists("/usr/bin/redis-server"):
+        return
+    if not _can_apt_get():
+        session.error("the tests need Redis's server: apt-get install redis-server")
+    _apt_get_install(session, "redis-server")
 
 
 def _node(session: nox.Session) -> None:

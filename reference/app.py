@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 
 from aiohttp.abc import AbstractResolver
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from reference.admin import create_admin
 from reference.api import PUBLIC_ROUTES, ROUTES
+from reference.api.access_log import AccessLog
 from reference.api.auth import BearerAuth
 from reference.api.errors import exception_handlers
 from reference.dispatcher import Clock, Dispatcher, utcnow
@@ -49,7 +51,14 @@ def create_app(
                 on_start(dispatcher)
             yield
 
-    app = Starlette(routes=dispatcher_routes(dispatcher), lifespan=lifespan)
+    app = Starlette(
+        routes=dispatcher_routes(dispatcher),
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLog)],
+        # a path no route takes (the API's mount takes none with a line break) is
+        # answered as the API answers it: a JSON:API 404
+        exception_handlers=exception_handlers,
+    )
     app.state.dispatcher = dispatcher
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 from reference.admin.forms import WebhookForm
 from reference.admin.preview import json_warning, preview_context
 from reference.admin.webhook_pages import SAMPLE_EVENTS
-from reference.exceptions import ConfigurationError, DispatcherError, TemplateSyntaxError
+from reference.exceptions import (
+    ConfigurationError,
+    DispatcherError,
+    StoreError,
+    TemplateSyntaxError,
+)
+from reference.logs import LEVELS, configure_logging
 from reference.matrix import MATRIX
 from reference.samples import sample_payload
-from reference.settings import Settings
-from reference.store import check_store, redacted
+from reference.settings import VARIABLES, Settings
+from reference.store import check_location, check_store, is_shared_url, redacted
 from reference.templates import render_template
 
 if TYPE_CHECKING:
@@ -27,14 +34,21 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for bad arguments, settings or files, each
+    a one-line message naming the flag or variable and its value)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.run(args)
-    except (ConfigurationError, DispatcherError) as exc:
-        print(f"webhooks-dispatcher: {exc}", file=sys.stderr)
+    except DispatcherError as exc:
+        print(f"webhooks-dispatcher: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     return result
+
+
+def _one_line(message: str) -> str:
+    """`message` on one line (a driver's error may span several)."""
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API and deliver webhooks")
     _settings_arguments(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="0: any free port")
+    _log_arguments(serve)
     serve.set_defaults(run=_serve)
 
     render = commands.add_parser(
@@ -81,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run a dispatcher and a receiver and show calls")
     _settings_arguments(demo)
-    demo.add_argument("--port", type=int, default=8000, help="the API port when --serve")
+    demo.add_argument("--port", type=_port, default=8000, help="the API port when --serve")
     demo.add_argument("--serve", action="store_true", help="keep the API running after the demo")
+    _log_arguments(demo, default_level="warning")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -96,11 +112,11 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-token", help="API token (default: $WEBHOOKS_API_TOKEN or new)")
     parser.add_argument("--site-id", help="site id (default: the stored one, or a new one)")
     parser.add_argument(
-        "--retry-scale", type=float, help="shrink the retry schedule (0.001: 2 min -> 120 ms)"
+        "--retry-scale", type=_number, help="shrink the retry schedule (0.001: 2 min -> 120 ms)"
     )
     parser.add_argument(
         "--claim-lease",
-        type=float,
+        type=_number,
         metavar="SECONDS",
         help="how long a claimed call stays with its process before another may send it"
         " (default 30; more than the 5 s deadline)",
@@ -120,7 +136,7 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--signing-secret-grace",
-        type=float,
+        type=_number,
         metavar="SECONDS",
         help="how long a webhook's previous signing secret still signs after it changed"
         " (default 86400)",
@@ -133,9 +149,15 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-upload-bytes",
-        type=int,
+        type=_whole_number,
         metavar="BYTES",
         help="the largest file an upload may have (default 104857600)",
+    )
+    parser.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="serve GET /metrics only with this token (and with per-webhook series);"
+        " also $WEBHOOKS_METRICS_TOKEN",
     )
     parser.add_argument(
         "--public-url",
@@ -145,8 +167,59 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _log_arguments(parser: argparse.ArgumentParser, default_level: str = "info") -> None:
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=default_level,
+        help=f"what to log on stderr: one line per request and per delivery attempt at info"
+        f" (default {default_level})",
+    )
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON"
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdecimal() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+#: the flag of each setting (Settings.from_environ names a bad value by it)
+FLAGS = {
+    "db": "--db",
+    "api_token": "--api-token",
+    "site_id": "--site-id",
+    "retry_scale": "--retry-scale",
+    "claim_lease": "--claim-lease",
+    "signing_secret_grace": "--signing-secret-grace",
+    "public_destinations_only": "--public-destinations-only",
+    "allowed_destinations": "--allow-destination",
+    "files_dir": "--files-dir",
+    "max_upload_bytes": "--max-upload-bytes",
+    "public_url": "--public-url",
+    "metrics_token": "--metrics-token",
+}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_environ(
+        names=FLAGS,
         db=args.db,
         api_token=args.api_token,
         site_id=args.site_id,
@@ -158,28 +231,101 @@ def _settings(args: argparse.Namespace) -> Settings:
         files_dir=args.files_dir,
         max_upload_bytes=args.max_upload_bytes,
         public_url=args.public_url,
+        metrics_token=args.metrics_token,
     )
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _given_as(args: argparse.Namespace, name: str) -> str:
+    """Where the setting `name` came from, as the user wrote it: the flag, the
+    environment variable, or the flag's default."""
+    if getattr(args, name) is not None:
+        return FLAGS[name]
+    if os.environ.get(VARIABLES[name]):
+        return VARIABLES[name]
+    return f"{FLAGS[name]} (default)"
 
+
+def _check_files(args: argparse.Namespace, settings: Settings) -> None:
+    """The uploads folder can be used: a directory, or one that can be made (it is made
+    on the first upload). Nothing is created here."""
+    folder = settings.uploads_folder
+    try:
+        problem = _folder_problem(folder)
+    except OSError as exc:  # a folder on the way that cannot be searched
+        problem = f"cannot look at it: {exc.strerror}"
+    if problem is not None:
+        where = _given_as(args, "files_dir")
+        if settings.files_dir is None and not is_shared_url(settings.db):
+            where = f"{FLAGS['files_dir']} (default: beside the database)"
+        raise ConfigurationError(f"{where} {str(folder)!r}: {problem}")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if folder.is_symlink() and not folder.exists():
+        return "a broken symbolic link"
+    if folder.exists():
+        if not folder.is_dir():
+            return "not a directory"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return "permission denied: cannot write in it"
+        return None
+    parent = folder.parent
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {str(parent)!r} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: permission denied in {str(parent)!r}"
+    return None
+
+
+def _check_store(args: argparse.Namespace, db: str, *, open_it: bool = True) -> None:
+    """Open, migrate and close the database: one that cannot be used is a message naming
+    the flag or variable rather than a failed startup. Without `open_it`, only whether a
+    SQLite file can be made or opened where it is, creating nothing."""
+    try:
+        if open_it:
+            asyncio.run(check_store(db))
+        else:
+            check_location(db)
+    except StoreError as exc:
+        where = _given_as(args, "db")
+        shown = redacted(db)
+        message = str(exc)
+        if repr(shown) in message or (is_shared_url(db) and shown in message):
+            # the store's message names the database already
+            raise StoreError(f"{where}: {message}") from None
+        raise StoreError(f"{where} {shown!r}: {message}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
     from reference.app import create_app
+    from reference.serving import bind, bound_url, serve
 
     settings = _settings(args)
-    # The database is opened in the app's lifespan; check it first, so that one
-    # that cannot be used is a clear message rather than a failed startup.
-    asyncio.run(check_store(settings.db))
+    _check_store(args, settings.db, open_it=False)
+    _check_files(args, settings)
+    configure_logging(args.log_level, args.log_format)
+    # A bad host or a busy port is an error before anything starts (no database made).
+    sock = bind(args.host, args.port)
+    try:
+        # The database is opened in the app's lifespan; check it first, so that one
+        # that cannot be used is a clear message rather than a failed startup.
+        _check_store(args, settings.db)
+    except BaseException:
+        sock.close()
+        raise
+    url = bound_url(sock)
 
     def announce(dispatcher: Dispatcher) -> None:
-        print(f"webhooks-dispatcher on http://{args.host}:{args.port}", file=sys.stderr)
+        print(f"webhooks-dispatcher on {url}", file=sys.stderr)
         print(f"  site id:   {dispatcher.site_id}", file=sys.stderr)
         print(f"  database:  {redacted(settings.db)}", file=sys.stderr)
         print(f"  API token: {settings.api_token}", file=sys.stderr)
 
     app = create_app(settings, on_start=announce)
     # SIGTERM and SIGINT end the lifespan: a clean stop (contract §8).
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    asyncio.run(serve(app, sock))
     return 0
 
 
@@ -191,7 +337,7 @@ def _render(args: argparse.Namespace) -> int:
             return 0
         if args.template is None:
             raise _RenderError("a TEMPLATE file is needed (or --show-context)")
-        source = _read_utf8(args.template)
+        source = _read_utf8(args.template, "TEMPLATE")
         try:
             body = render_template(source, context)
         except RecursionError:
@@ -223,11 +369,11 @@ def _render_context(args: argparse.Namespace) -> Any:
     if args.context is None:
         return sample_payload()
     try:
-        return json.loads(_read_utf8(args.context))
+        return json.loads(_read_utf8(args.context, "--context"))
     except json.JSONDecodeError as exc:
-        raise _RenderError(f"{args.context}: not valid JSON ({exc})") from None
+        raise _RenderError(f"--context {str(args.context)!r}: not valid JSON ({exc})") from None
     except RecursionError:
-        raise _RenderError(f"{args.context}: the JSON nests too deeply") from None
+        raise _RenderError(f"--context {str(args.context)!r}: the JSON nests too deeply") from None
 
 
 def _sample_context(event: str) -> Any:
@@ -250,14 +396,17 @@ def _sample_context(event: str) -> Any:
     )
 
 
-def _read_utf8(path: Path) -> str:
-    """The file's text, decoded as UTF-8 with its line endings (CRLF) kept as they are."""
+def _read_utf8(path: Path, given_as: str) -> str:
+    """The file's text, decoded as UTF-8 with its line endings (CRLF) kept as they are;
+    a _RenderError naming `given_as` (the argument) and the file if it cannot be read."""
     try:
         return path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise _RenderError(str(exc)) from None
+        raise _RenderError(f"{given_as} {str(path)!r}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise _RenderError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise _RenderError(
+            f"{given_as} {str(path)!r}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def _write_stdout(text: str) -> None:
@@ -278,5 +427,18 @@ def _write_stdout(text: str) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from reference.demo import run_demo
+    from reference.serving import bind
 
-    return asyncio.run(run_demo(_settings(args), serve_port=args.port if args.serve else None))
+    settings = _settings(args)
+    _check_store(args, settings.db, open_it=False)
+    _check_files(args, settings)
+    configure_logging(args.log_level, args.log_format)
+    # With --serve, the port is taken before the demo runs: a busy one fails at once.
+    sock = bind("127.0.0.1", args.port) if args.serve else None
+    try:
+        _check_store(args, settings.db)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    return asyncio.run(run_demo(settings, serve_on=sock))

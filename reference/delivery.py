@@ -25,7 +25,9 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from reference.calls import AttemptTrigger, DueCall, next_state
+from reference.calls import AttemptTrigger, DueCall, Transition, next_state
+from reference.logs import log_fields
+from reference.metrics import Metrics
 from reference.payloads import CallContext, build_request, masked_headers
 from reference.retries import RetrySchedule
 from reference.sender import Outcome, OutgoingRequest, Sender
@@ -59,8 +61,10 @@ class Delivery:
         max_in_flight_per_webhook: int,
         lease: float,
         secret_grace: float = 86400.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._sender = sender
         self._lease = lease
         self._secret_grace = secret_grace
@@ -283,6 +287,7 @@ class Delivery:
         transition = next_state(
             call, outcome, auto_retry=webhook.auto_retry, schedule=self._schedule
         )
+        self._observe(call, outcome, transition)
         return Completion(
             call=call,
             outcome=outcome,
@@ -290,6 +295,39 @@ class Delivery:
             request_url=request.url,
             request_headers=masked_headers(request.headers),
             request_payload=request.body.decode(),
+        )
+
+    def _observe(self, call: DueCall, outcome: Outcome, transition: Transition) -> None:
+        """One log line and the metrics for a finished attempt."""
+        if self._metrics is not None:
+            self._metrics.attempted(call.webhook_id, outcome, transition)
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        answer = f"{outcome.status}" if outcome.error is None else outcome.error
+        if outcome.error is not None and outcome.status is not None:
+            answer = f"{outcome.status}, then {outcome.error}"
+        if outcome.error_detail:
+            answer += f" ({outcome.error_detail})"
+        logger.info(
+            "call %s to webhook %s: %s in %d ms, %s",
+            call.id,
+            call.webhook_id,
+            answer,
+            outcome.duration_ms,
+            transition.status.value,
+            extra=log_fields(
+                call_id=call.id,
+                webhook_id=call.webhook_id,
+                trigger=call.trigger.value,
+                status=outcome.status,
+                error=outcome.error,
+                error_detail=outcome.error_detail,
+                duration_ms=outcome.duration_ms,
+                call_status=transition.status.value,
+                next_retry_at=None
+                if transition.next_retry_at is None
+                else transition.next_retry_at.isoformat(),
+            ),
         )
 
     async def _flush_loop(self) -> None:

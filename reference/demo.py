@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from receiver import MockReceiver
+from reference.api.access_log import AccessLog
 from reference.app import create_api, dispatcher_routes
 from reference.dispatcher import Dispatcher
+from reference.serving import bound_url, serve
 from reference.settings import Settings
 from reference.store import CallQuery
 
@@ -23,8 +25,9 @@ TEMPLATE = (
 )
 
 
-async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
-    """Run the demo; with `serve_port`, keep the API up afterwards until Ctrl-C."""
+async def run_demo(settings: Settings, *, serve_on: socket.socket | None = None) -> int:
+    """Run the demo; with `serve_on` (a bound socket), keep the API up on it afterwards
+    until Ctrl-C."""
     with MockReceiver() as receiver:
         async with Dispatcher(settings) as dispatcher:
             api = httpx.AsyncClient(
@@ -42,9 +45,9 @@ async def run_demo(settings: Settings, *, serve_port: int | None = None) -> int:
                 await dispatcher.drain(timeout=15)
                 calls, total = await dispatcher.list_calls(CallQuery(limit=12))
             await _print_log(calls, total, dispatcher, len(receiver.requests()))
-            if serve_port is not None:
+            if serve_on is not None:
                 sys.stdout.write(f"What the receiver got: {receiver.url}/_receiver/requests\n")
-                await _serve(dispatcher, settings, serve_port)
+                await _serve(dispatcher, settings, serve_on)
     return 0
 
 
@@ -125,8 +128,8 @@ async def _print_log(calls: list[Any], total: int, dispatcher: Dispatcher, recei
     out.write(f"\nsite id {dispatcher.site_id}, database {dispatcher.settings.db}\n")
 
 
-async def _serve(dispatcher: Dispatcher, settings: Settings, port: int) -> None:
-    base = f"http://127.0.0.1:{port}"
+async def _serve(dispatcher: Dispatcher, settings: Settings, sock: socket.socket) -> None:
+    base = bound_url(sock)
     sys.stdout.write(
         f"\nThe API is up at {base} (Ctrl-C to stop). Try:\n"
         f"  curl -H 'Authorization: Bearer {settings.api_token}' {base}/webhooks\n"
@@ -134,12 +137,4 @@ async def _serve(dispatcher: Dispatcher, settings: Settings, port: int) -> None:
         f"or open {base}/admin in a browser and sign in with the API token.\n"
     )
     sys.stdout.flush()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=dispatcher_routes(dispatcher)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    await server.serve()
+    await serve(AccessLog(Starlette(routes=dispatcher_routes(dispatcher))), sock)

@@ -31,6 +31,7 @@ from reference.delivery import Delivery
 from reference.destinations import BlockedDestination
 from reference.events import Event
 from reference.exceptions import NotFoundError, ValidationError
+from reference.metrics import Metrics
 from reference.retries import RetrySchedule
 from reference.sender import Sender
 from reference.settings import Settings
@@ -77,6 +78,8 @@ class Dispatcher:
             resolver=resolver,
             ssl_context=ssl_context,
         )
+        #: counts for `GET /metrics`; per webhook only when the endpoint has its own token
+        self.metrics = Metrics(per_webhook=settings.metrics_token is not None)
         self.delivery = Delivery(
             self.store,
             self._sender,
@@ -87,6 +90,7 @@ class Dispatcher:
             max_in_flight_per_webhook=settings.max_in_flight_per_webhook,
             lease=settings.claim_lease,
             secret_grace=settings.signing_secret_grace,
+            metrics=self.metrics,
         )
         self.content = Content(
             self.store, self.record_event, clock=clock, cache_tag_window=settings.cache_tag_window

@@ -3,7 +3,8 @@
     DispatcherError
     ├── ConfigurationError      settings that cannot work (bad retry schedule, bad token)
     ├── ValidationError         an API body or attribute breaks the contract (422)
-    │   └── TemplateSyntaxError a Mustache template that does not parse (line, column)
+    │   ├── TemplateSyntaxError a Mustache template that does not parse (line, column)
+    │   └── InvalidAttributes   several attributes at once, one ValidationError each
     ├── NotFoundError           no such webhook or call (404)
     ├── ConflictError           the change collides with existing state (409)
     ├── FileTooLargeError       an uploaded file passes the size limit (413)
@@ -21,6 +22,7 @@ __all__ = [
     "ConflictError",
     "DispatcherError",
     "FileTooLargeError",
+    "InvalidAttributes",
     "NotFoundError",
     "StoreError",
     "TemplateSyntaxError",
@@ -47,6 +49,28 @@ class ValidationError(DispatcherError):
         self.message = message
         if code is not None:
             self.code = code
+
+
+class InvalidAttributes(ValidationError):
+    """Every attribute of one request that is wrong (the API answers one error each)."""
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        first = errors[0]
+        super().__init__(first.field, first.message, code=first.code)
+        self.errors = errors
+
+    @staticmethod
+    def each(error: ValidationError) -> list[ValidationError]:
+        """The errors `error` stands for: itself, or the ones it gathers."""
+        return error.errors if isinstance(error, InvalidAttributes) else [error]
+
+    @staticmethod
+    def raise_any(errors: list[ValidationError]) -> None:
+        """Raise the one error, or all of them, if there are any."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise InvalidAttributes(errors)
 
 
 class TemplateSyntaxError(ValidationError):

@@ -6,16 +6,17 @@ import importlib.metadata
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reference.destinations import DestinationPolicy, parse_networks
 from reference.exceptions import ConfigurationError
 from reference.retries import DEFAULT_RETRY_DELAYS
 
-__all__ = ["Settings"]
+__all__ = ["VARIABLES", "InvalidSetting", "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Settings:
     see the same folder); `max_upload_bytes` is the largest file taken.
     `public_url` is the base of the URLs the API hands out (an upload's `url`, a
     build trigger's `webhook_url`); None uses the URL each request came to.
+    `metrics_token` puts `GET /metrics` behind a token of its own (and adds
+    per-webhook series); None serves it to anyone (counts only).
     """
 
     api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
@@ -59,14 +62,21 @@ class Settings:
     files_dir: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     public_url: str | None = None
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.api_token:
-            raise ConfigurationError("api_token must not be empty")
-        if self.retry_scale <= 0:
-            raise ConfigurationError(f"retry_scale must be positive, got {self.retry_scale!r}")
-        if any(d < 0 for d in self.retry_delays):
-            raise ConfigurationError(f"retry delays must be >= 0, got {self.retry_delays!r}")
+        _text(self.api_token, "api_token")
+        if self.metrics_token is not None:
+            _text(self.metrics_token, "metrics_token")
+        if self.site_id is not None:
+            _text(self.site_id, "site_id")
+        _database(self.db)
+        if not (math.isfinite(self.retry_scale) and self.retry_scale > 0):
+            raise InvalidSetting("retry_scale", self.retry_scale, "must be positive and finite")
+        if any(not (math.isfinite(d) and d >= 0) for d in self.retry_delays):
+            raise ConfigurationError(
+                f"retry delays must be finite and >= 0, got {self.retry_delays!r}"
+            )
         if not 0 < self.connect_timeout <= self.deadline:
             raise ConfigurationError(
                 f"connect_timeout must be in (0, deadline], got {self.connect_timeout!r}"
@@ -76,64 +86,65 @@ class Settings:
                 f"cache_tag_window must be in (0, 1] seconds, got {self.cache_tag_window!r}"
             )
         if not (math.isfinite(self.claim_lease) and self.claim_lease > self.deadline):
-            raise ConfigurationError(
-                f"claim_lease must be a number of seconds over the {self.deadline:g} s"
-                f" deadline, got {self.claim_lease!r}"
+            raise InvalidSetting(
+                "claim_lease",
+                self.claim_lease,
+                f"must be a number of seconds over the {self.deadline:g} s deadline",
             )
         if self.max_in_flight < 1 or self.max_in_flight_per_webhook < 1:
             raise ConfigurationError("max_in_flight and max_in_flight_per_webhook must be >= 1")
-        parse_networks(self.allowed_destinations)  # a ConfigurationError if not ranges
+        for value in self.allowed_destinations:
+            try:
+                parse_networks((value,))
+            except ConfigurationError:
+                raise InvalidSetting(
+                    "allowed_destinations", value, "must be a CIDR range such as 10.0.0.0/8"
+                ) from None
+        if self.files_dir is not None and not self.files_dir.strip():
+            raise InvalidSetting("files_dir", self.files_dir, "must not be empty")
         if self.max_upload_bytes < 1:
-            raise ConfigurationError(
-                f"max_upload_bytes must be >= 1, got {self.max_upload_bytes!r}"
-            )
-        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"public_url must be an http:// or https:// URL, got {self.public_url!r}"
-            )
+            raise InvalidSetting("max_upload_bytes", self.max_upload_bytes, "must be >= 1")
+        if self.public_url is not None:
+            _public_url(self.public_url)
         if not (math.isfinite(self.signing_secret_grace) and self.signing_secret_grace >= 0):
-            raise ConfigurationError(
-                "signing_secret_grace must be a number of seconds >= 0,"
-                f" got {self.signing_secret_grace!r}"
+            raise InvalidSetting(
+                "signing_secret_grace",
+                self.signing_secret_grace,
+                "must be a finite number of seconds >= 0",
             )
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from `WEBHOOKS_*` variables, then explicit overrides (the CLI's flags)."""
+    def from_environ(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Settings from `WEBHOOKS_*` variables (`VARIABLES`), then explicit overrides (the
+        CLI's flags). A value that cannot work is a ConfigurationError naming where it came
+        from: the variable, or the override's name in `names` (the CLI's flag for it)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        if env.get("WEBHOOKS_API_TOKEN"):
-            values["api_token"] = env["WEBHOOKS_API_TOKEN"]
-        if env.get("WEBHOOKS_DB"):
-            values["db"] = env["WEBHOOKS_DB"]
-        if env.get("WEBHOOKS_SITE_ID"):
-            values["site_id"] = env["WEBHOOKS_SITE_ID"]
-        if env.get("WEBHOOKS_CLAIM_LEASE"):
-            values["claim_lease"] = _float("WEBHOOKS_CLAIM_LEASE", env["WEBHOOKS_CLAIM_LEASE"])
-        if env.get("WEBHOOKS_SIGNING_SECRET_GRACE"):
-            values["signing_secret_grace"] = _float(
-                "WEBHOOKS_SIGNING_SECRET_GRACE", env["WEBHOOKS_SIGNING_SECRET_GRACE"]
-            )
-        if env.get("WEBHOOKS_PUBLIC_DESTINATIONS_ONLY"):
-            values["public_destinations_only"] = _flag(
-                "WEBHOOKS_PUBLIC_DESTINATIONS_ONLY", env["WEBHOOKS_PUBLIC_DESTINATIONS_ONLY"]
-            )
-        if env.get("WEBHOOKS_ALLOW_DESTINATIONS"):
-            values["allowed_destinations"] = tuple(
-                part for part in env["WEBHOOKS_ALLOW_DESTINATIONS"].split(",") if part.strip()
-            )
-        if env.get("WEBHOOKS_FILES_DIR"):
-            values["files_dir"] = env["WEBHOOKS_FILES_DIR"]
-        if env.get("WEBHOOKS_MAX_UPLOAD_BYTES"):
-            values["max_upload_bytes"] = _int(
-                "WEBHOOKS_MAX_UPLOAD_BYTES", env["WEBHOOKS_MAX_UPLOAD_BYTES"]
-            )
-        if env.get("WEBHOOKS_PUBLIC_URL"):
-            values["public_url"] = env["WEBHOOKS_PUBLIC_URL"]
-        if env.get("WEBHOOKS_RETRY_SCALE"):
-            values["retry_scale"] = _float("WEBHOOKS_RETRY_SCALE", env["WEBHOOKS_RETRY_SCALE"])
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        given: dict[str, tuple[str, object]] = {}  # field: (where it came from, as given)
+        for name, variable in VARIABLES.items():
+            text = env.get(variable)
+            if text:
+                values[name] = _PARSERS.get(name, _as_text)(variable, text)
+                given[name] = (variable, text)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = value
+                given[name] = ((names or {}).get(name, name), value)
+        try:
+            return cls(**values)
+        except InvalidSetting as exc:
+            if exc.field not in given:
+                raise
+            where, value = given[exc.field]
+            if exc.field == "allowed_destinations":
+                value = exc.value  # the one range that is wrong, not all of them
+            raise InvalidSetting(exc.field, exc.value, exc.rule, where=where, given=value) from None
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -164,18 +175,65 @@ def _version() -> str:
         return "0+unknown"
 
 
+class InvalidSetting(ConfigurationError):
+    """A setting that cannot work: `field` is the setting, `value` the value refused and
+    `rule` what it must be. With `where` (the flag or variable it came from) and `given`
+    (the value as given there), the message names those rather than the setting."""
+
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        rule: str,
+        *,
+        where: str | None = None,
+        given: object = None,
+    ) -> None:
+        if where is None:
+            message = f"{field} {rule}, got {value!r}"
+        else:
+            shown = repr(given) if isinstance(given, str) else str(given)
+            message = f"{where} {shown}: {field} {rule}"
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.rule = rule
+        self.where = where
+
+
+#: the environment variable `Settings.from_environ` reads for each setting
+VARIABLES: dict[str, str] = {
+    "api_token": "WEBHOOKS_API_TOKEN",
+    "db": "WEBHOOKS_DB",
+    "site_id": "WEBHOOKS_SITE_ID",
+    "retry_scale": "WEBHOOKS_RETRY_SCALE",
+    "claim_lease": "WEBHOOKS_CLAIM_LEASE",
+    "signing_secret_grace": "WEBHOOKS_SIGNING_SECRET_GRACE",
+    "public_destinations_only": "WEBHOOKS_PUBLIC_DESTINATIONS_ONLY",
+    "allowed_destinations": "WEBHOOKS_ALLOW_DESTINATIONS",
+    "files_dir": "WEBHOOKS_FILES_DIR",
+    "max_upload_bytes": "WEBHOOKS_MAX_UPLOAD_BYTES",
+    "public_url": "WEBHOOKS_PUBLIC_URL",
+    "metrics_token": "WEBHOOKS_METRICS_TOKEN",
+}
+
+
+def _as_text(name: str, text: str) -> str:
+    return text
+
+
 def _float(name: str, text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
+        raise ConfigurationError(f"{name} {text!r}: not a number") from None
 
 
 def _int(name: str, text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
+        raise ConfigurationError(f"{name} {text!r}: not a whole number") from None
 
 
 def _flag(name: str, text: str) -> bool:
@@ -184,4 +242,55 @@ def _flag(name: str, text: str) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ConfigurationError(f"{name} must be 1 or 0 (true or false), got {text!r}")
+    raise ConfigurationError(f"{name} {text!r}: must be 1 or 0 (true or false)")
+
+
+def _ranges(name: str, text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(",") if part.strip())
+
+
+_PARSERS: dict[str, Callable[[str, str], object]] = {
+    "retry_scale": _float,
+    "claim_lease": _float,
+    "signing_secret_grace": _float,
+    "public_destinations_only": _flag,
+    "allowed_destinations": _ranges,
+    "max_upload_bytes": _int,
+}
+
+
+def _text(value: str, field: str) -> None:
+    """A token or id sent or compared in an HTTP header: printable ASCII, nothing blank
+    around it (a server strips that from the header it receives)."""
+    if not value.strip():
+        raise InvalidSetting(field, value, "must not be empty or blank")
+    if value != value.strip() or not (value.isascii() and value.isprintable()):
+        raise InvalidSetting(field, value, "must be printable ASCII with no spaces at either end")
+
+
+def _database(db: str) -> None:
+    if not db.strip():
+        raise InvalidSetting("db", db, "must be a SQLite file or a postgresql:// URL, not empty")
+    scheme, separator, _ = db.partition("://")
+    if separator and scheme.lower() not in ("postgresql", "postgres"):
+        raise InvalidSetting(
+            "db", db, "must be a SQLite file or a postgresql:// URL, not another kind of URL"
+        )
+
+
+def _public_url(url: str) -> None:
+    rule = "must be an http:// or https:// URL with a host (and no query or fragment)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port out of range is a ValueError here)
+    except ValueError:
+        raise InvalidSetting("public_url", url, rule) from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not (url.isascii() and url.isprintable())
+        or " " in url
+    ):
+        raise InvalidSetting("public_url", url, rule)

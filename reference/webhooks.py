@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from reference.exceptions import TemplateSyntaxError, ValidationError
+from reference.exceptions import InvalidAttributes, TemplateSyntaxError, ValidationError
 from reference.signatures import SIGNATURE_HEADERS, secret_key
 from reference.templates import check_template
 from reference.triggers import Trigger, parse_triggers
@@ -84,10 +84,16 @@ class Webhook:
     @classmethod
     def create(cls, webhook_id: str, attributes: Mapping[str, Any], now: datetime) -> Webhook:
         """A new webhook from API attributes; every required attribute must be there."""
-        values = parse_attributes(attributes)
-        for name, required in ATTRIBUTES.items():
-            if required and name not in values:
-                raise ValidationError(name, "is required")
+        missing = [
+            ValidationError(name, "is required")
+            for name, required in ATTRIBUTES.items()
+            if required and name not in attributes
+        ]
+        try:
+            values = parse_attributes(attributes)
+        except ValidationError as exc:
+            raise InvalidAttributes([*InvalidAttributes.each(exc), *missing]) from None
+        InvalidAttributes.raise_any(missing)
         webhook = cls(id=webhook_id, created_at=now, **values)
         _check_headers_against_auth(webhook)
         return webhook
@@ -162,13 +168,20 @@ class Webhook:
 
 
 def parse_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """Check each given attribute and return the values to store."""
+    """Check each given attribute and return the values to store; every wrong one is
+    reported at once (`InvalidAttributes`)."""
     values: dict[str, Any] = {}
+    errors: list[ValidationError] = []
     for name, value in attributes.items():
         parser = _PARSERS.get(name)
         if parser is None:
-            raise ValidationError(name, f"unknown attribute {name!r}")
-        values[name] = parser(value)
+            errors.append(ValidationError(name, f"unknown attribute {name!r}"))
+            continue
+        try:
+            values[name] = parser(value)
+        except ValidationError as exc:
+            errors.append(exc)
+    InvalidAttributes.raise_any(errors)
     return values
 
 

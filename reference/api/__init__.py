@@ -12,8 +12,10 @@ from starlette.routing import BaseRoute
 from reference.api import (
     build_triggers,
     environments,
+    health,
     item_types,
     items,
+    openapi,
     site,
     uploads,
     webhook_calls,
@@ -34,5 +36,11 @@ ROUTES: list[BaseRoute] = [
     *site.routes,
 ]
 
-#: the routes whose URL is their own secret: a build's report, an upload's file
-PUBLIC_ROUTES: list[BaseRoute] = [*build_triggers.public_routes, *uploads.public_routes]
+#: the routes whose URL is their own secret: a build's report, an upload's file; and the
+#: API's OpenAPI description
+PUBLIC_ROUTES: list[BaseRoute] = [
+    *build_triggers.public_routes,
+    *uploads.public_routes,
+    *openapi.public_routes,
+    *health.routes,
+]

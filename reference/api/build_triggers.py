@@ -8,14 +8,12 @@ without the API token (`POST /deploy-results/:token`, outside the token check).
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from reference.api.context import body_limit, content_of, many, one, path_id, public_base
-from reference.api.documents import read_body, read_resource
+from reference.api.documents import parse_json, read_body, read_resource
 from reference.api.errors import ApiError
 from reference.content import builds
 from reference.content.scope import SITE, Scope
@@ -69,11 +67,7 @@ async def trigger(request: Request) -> Response:
 
 async def deploy_results(request: Request) -> Response:
     """The CI's report, at the trigger's `webhook_url` (no API token: the URL is the secret)."""
-    body = await read_body(request, body_limit(request))
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(422, "INVALID_FORMAT", f"the body is not valid JSON: {exc}") from None
+    document = parse_json(await read_body(request, body_limit(request)))
     if not isinstance(document, dict):
         raise ApiError(422, "INVALID_FORMAT", 'the body must be {"status": ...}', "status")
     await content_of(request).change(

@@ -14,6 +14,8 @@ from reference.events import Resource
 from reference.files import Files
 
 __all__ = [
+    "MAX_OFFSET",
+    "MAX_PAGE",
     "Page",
     "body_limit",
     "content_of",
@@ -25,10 +27,13 @@ __all__ = [
     "page_of",
     "path_id",
     "public_base",
+    "whole_number",
 ]
 
 #: the most items one page of a content list holds (`page[limit]`), as the CMA allows
 MAX_PAGE = 500
+#: the largest `page[offset]`: the largest integer the databases take
+MAX_OFFSET = 2**63 - 1
 
 
 def dispatcher_of(request: Request) -> Dispatcher:
@@ -93,9 +98,9 @@ def page_of(params: QueryParams, default_limit: int | None) -> Page:
     offset, limit = 0, default_limit
     for key, value in params.multi_items():
         if key == "page[offset]":
-            offset = _whole(key, value, 0, None)
+            offset = whole_number(key, value, 0, MAX_OFFSET)
         elif key == "page[limit]":
-            limit = _whole(key, value, 1, MAX_PAGE)
+            limit = whole_number(key, value, 1, MAX_PAGE)
         elif key.startswith("page["):
             raise ApiError(422, "INVALID_FIELD", "unknown parameter", key)
     return Page(offset, limit)
@@ -108,8 +113,10 @@ def many(resources: list[Resource], *, total: int | None = None) -> Response:
     return JSONResponse({"data": resources, "meta": {"total_count": count}})
 
 
-def _whole(key: str, value: str, low: int, high: int | None) -> int:
-    if not value.isdecimal() or int(value) < low or (high is not None and int(value) > high):
-        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise ApiError(422, "INVALID_FIELD", f"must be a whole number {bounds}, got {value!r}", key)
+def whole_number(key: str, value: str, low: int, high: int) -> int:
+    """The query parameter `key` as an integer from `low` to `high` (ASCII digits)."""
+    if not (value.isascii() and value.isdecimal()) or not low <= int(value) <= high:
+        raise ApiError(
+            422, "INVALID_FIELD", f"must be a whole number from {low} to {high}, got {value!r}", key
+        )
     return int(value)

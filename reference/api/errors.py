@@ -12,11 +12,12 @@ from starlette.responses import JSONResponse, Response
 from reference.exceptions import (
     ConflictError,
     FileTooLargeError,
+    InvalidAttributes,
     NotFoundError,
     ValidationError,
 )
 
-__all__ = ["ApiError", "error_response", "exception_handlers"]
+__all__ = ["ApiError", "error_response", "errors_response", "exception_handlers"]
 
 JSON_API = "application/json"
 
@@ -33,19 +34,24 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    return errors_response(status, [(code, message, field)])
+
+
+def errors_response(status: int, errors: list[tuple[str, str, str | None]]) -> Response:
+    """One error object per (code, message, field), as the CMA lists them."""
+    document = {"data": [_error(code, message, field) for code, message, field in errors]}
+    return JSONResponse(document, status_code=status, media_type=JSON_API)
+
+
+def _error(code: str, message: str, field: str | None) -> dict[str, Any]:
     details: dict[str, Any] = {"message": message}
     if field is not None:
         details = {"field": field, "message": message}
-    document = {
-        "data": [
-            {
-                "id": str(uuid.uuid4()),
-                "type": "api_error",
-                "attributes": {"code": code, "details": details},
-            }
-        ]
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "api_error",
+        "attributes": {"code": code, "details": details},
     }
-    return JSONResponse(document, status_code=status, media_type=JSON_API)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -55,7 +61,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _validation(request: Request, exc: Exception) -> Response:
     exc = cast(ValidationError, exc)
-    return error_response(422, exc.code, exc.message, exc.field)
+    every = InvalidAttributes.each(exc)
+    return errors_response(422, [(e.code, e.message, e.field) for e in every])
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reference.api.context import dispatcher_of
+from reference.api.context import MAX_OFFSET, dispatcher_of, whole_number
 from reference.api.errors import ApiError
 from reference.api.resources import call_resource, webhook_resource
 from reference.calls import CallStatus, WebhookCall
@@ -73,9 +73,9 @@ def parse_query(params: QueryParams) -> CallQuery:
     order_field, descending = "created_at", True
     for key, value in params.multi_items():
         if key == "page[offset]":
-            offset = _integer(key, value, 0, None)
+            offset = whole_number(key, value, 0, MAX_OFFSET)
         elif key == "page[limit]":
-            limit = _integer(key, value, 1, MAX_LIMIT)
+            limit = whole_number(key, value, 1, MAX_LIMIT)
         elif key == "filter[ids]":
             ids = tuple(i for i in (part.strip() for part in value.split(",")) if i)
         elif key == "order_by":
@@ -112,13 +112,6 @@ def _order(value: str) -> tuple[str, bool]:
         fields = ", ".join(f"{f}_asc, {f}_desc" for f in ORDER_FIELDS)
         raise _bad("order_by", f"must be one of {fields}; got {value!r}")
     return name, direction == "desc"
-
-
-def _integer(key: str, value: str, low: int, high: int | None) -> int:
-    if not value.isdecimal() or int(value) < low or (high is not None and int(value) > high):
-        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise _bad(key, f"must be a whole number {bounds}, got {value!r}")
-    return int(value)
 
 
 def _bad(field: str, message: str) -> ApiError:

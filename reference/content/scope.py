@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from reference.events import Event, Resource
-from reference.exceptions import NotFoundError, ValidationError
+from reference.exceptions import InvalidAttributes, NotFoundError, ValidationError
 from reference.store import ContentRows, Transaction
 from reference.timefmt import format_time
 
@@ -127,11 +127,13 @@ _MISSING = object()
 def closed_attributes(
     attributes: Mapping[str, Any], allowed: Mapping[str, Any], *, required: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """Check names (contract §1: attribute objects are closed) and presence of required ones."""
-    for name in attributes:
-        if name not in allowed:
-            raise ValidationError(name, f"unknown attribute {name!r}")
-    for name in required:
-        if name not in attributes:
-            raise ValidationError(name, "is required")
+    """Check names (contract §1: attribute objects are closed) and presence of required
+    ones; every unknown and every missing one is reported at once."""
+    errors = [
+        ValidationError(name, f"unknown attribute {name!r}")
+        for name in attributes
+        if name not in allowed
+    ]
+    errors += [ValidationError(name, "is required") for name in required if name not in attributes]
+    InvalidAttributes.raise_any(errors)
     return dict(attributes)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from reference.exceptions import StoreError
 from reference.store.protocol import (
     EQ_FIELDS,
     ORDER_FIELDS,
@@ -20,6 +21,7 @@ from reference.store.protocol import (
     Completion,
     ContentRows,
     EnvironmentRow,
+    QueueState,
     Store,
     Transaction,
     WebhookRows,
@@ -34,9 +36,11 @@ __all__ = [
     "Completion",
     "ContentRows",
     "EnvironmentRow",
+    "QueueState",
     "Store",
     "Transaction",
     "WebhookRows",
+    "check_location",
     "check_store",
     "create_store",
     "is_shared_url",
@@ -66,6 +70,18 @@ def create_store(
     return SQLStore(SQLiteBackend(db), site_id=site_id, clock=clock)
 
 
+def check_location(db: str) -> None:
+    """Raise StoreError if a SQLite `db` cannot be made or opened where it is (a
+    directory, a missing folder), without creating anything. A URL is not checked here."""
+    if is_shared_url(db):
+        return
+    from reference.store.sqlite import location_problem
+
+    problem = location_problem(db)
+    if problem is not None:
+        raise StoreError(f"cannot open the database {db!r}: {problem}")
+
+
 async def check_store(db: str) -> None:
     """Open `db`, migrate it and close it: raises StoreError when it cannot be used."""
     store = create_store(db)
@@ -76,5 +92,7 @@ async def check_store(db: str) -> None:
 
 
 def redacted(db: str) -> str:
-    """`db` without the password a URL may hold, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", db)
+    """`db` without the password a URL may hold (`user:password@`, `?password=`), for
+    messages and logs."""
+    db = re.sub(r"(://[^:/@]*):[^/]*@", r"\1:***@", db)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", db)

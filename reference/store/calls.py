@@ -13,7 +13,7 @@ from reference.events import Event
 from reference.exceptions import NotFoundError
 from reference.payloads import dumps
 from reference.store.database import Database
-from reference.store.protocol import CallQuery, Completion
+from reference.store.protocol import CallQuery, Completion, QueueState
 from reference.timefmt import from_epoch, to_epoch
 from reference.webhooks import Webhook
 
@@ -105,6 +105,14 @@ class CallRows:
         if resend is not None:
             return from_epoch(0)
         return None if due is None else from_epoch(due)
+
+    def queue(self, now: datetime) -> QueueState:
+        count, oldest = self._db.one(
+            "SELECT COUNT(*), MIN(due_at) FROM webhook_calls"
+            " WHERE due_at IS NOT NULL AND due_at <= ? AND claimed = 0",
+            (to_epoch(now),),
+        )
+        return QueueState(int(count), None if oldest is None else from_epoch(oldest))
 
     def claim(
         self,

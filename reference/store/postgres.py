@@ -7,13 +7,16 @@ a NOTIFY on commit wakes idle processes (LISTEN on a connection of its own).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import psycopg.errors
+from psycopg.conninfo import conninfo_to_dict
 
 from reference.exceptions import StoreError
 from reference.store import migrations, redacted
@@ -27,6 +30,8 @@ CHANNEL = "webhook_calls"
 #: pg_advisory_xact_lock key: processes starting together migrate one at a time
 MIGRATION_LOCK = 0x77EB_400C
 _PLACEHOLDER = re.compile(r"\?")
+#: libpq's connect_timeout (seconds) unless the URL sets one
+CONNECT_TIMEOUT = 10
 
 
 class PostgresBackend:
@@ -44,6 +49,9 @@ class PostgresBackend:
         conn = self._open()
         try:
             _migrate(conn)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot set up {redacted(self.url)}: {self._said(exc)}") from exc
         except BaseException:
             conn.close()
             raise
@@ -51,9 +59,27 @@ class PostgresBackend:
 
     def _open(self) -> psycopg.Connection[tuple[object, ...]]:
         try:
-            return psycopg.connect(self.url, autocommit=True)
+            # A host that does not answer is an error after a while, not a hang.
+            options: dict[str, Any] = {}
+            if "connect_timeout" not in conninfo_to_dict(self.url):
+                options["connect_timeout"] = CONNECT_TIMEOUT
+            return psycopg.connect(self.url, autocommit=True, **options)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to {redacted(self.url)}: {exc}".strip()) from exc
+            raise StoreError(f"cannot connect to {redacted(self.url)}: {self._said(exc)}") from exc
+
+    def _said(self, exc: psycopg.Error) -> str:
+        """The driver's message on one line, without the URL's password (a URL that does
+        not parse is quoted whole)."""
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        message = message.replace(self.url, redacted(self.url))
+        secrets = re.findall(r"://[^:/@]*:([^/]*)@|[?&]password=([^&]*)", self.url)
+        with contextlib.suppress(psycopg.Error):
+            secrets.append((conninfo_to_dict(self.url).get("password"), ""))
+        for found in secrets:
+            for secret in found:
+                if isinstance(secret, str) and secret:
+                    message = message.replace(secret, "***")
+        return message
 
     def placeholders(self, sql: str) -> str:
         return _PLACEHOLDER.sub("%s", sql)

@@ -32,6 +32,7 @@ __all__ = [
     "Completion",
     "ContentRows",
     "EnvironmentRow",
+    "QueueState",
     "Store",
     "Transaction",
     "WebhookRows",
@@ -98,6 +99,14 @@ class CallRows(Protocol):
 
     def request_resend(self, call_id: str) -> WebhookCall:
         """contract §8: mark the call for a manual attempt now (stored, so a restart keeps it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """The delivery queue at one moment, as the metrics show it."""
+
+    due: int
+    oldest_due_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,3 +234,9 @@ class Store(Protocol):
         """Extend this process's leases; free calls whose lease ran out. Returns how many."""
 
     async def next_due_at(self) -> datetime | None: ...
+
+    async def queue(self, now: datetime) -> QueueState:
+        """How many calls are due and unclaimed at `now`, and since when the oldest is."""
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises when it cannot be reached."""

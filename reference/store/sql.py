@@ -14,7 +14,7 @@ from reference.calls import DueCall
 from reference.store.calls import CallRows
 from reference.store.content import ContentRows
 from reference.store.database import Backend, Database
-from reference.store.protocol import Completion, Transaction
+from reference.store.protocol import Completion, QueueState, Transaction
 from reference.store.webhooks import WebhookRows
 
 __all__ = ["SQLStore"]
@@ -144,3 +144,9 @@ class SQLStore:
 
     async def next_due_at(self) -> datetime | None:
         return await self._db.run(self.calls.next_due_at)
+
+    async def queue(self, now: datetime) -> QueueState:
+        return await self._db.run(self.calls.queue, now)
+
+    async def ping(self) -> None:
+        await self._db.run(self._db.one, "SELECT 1")

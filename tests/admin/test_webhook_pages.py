@@ -33,6 +33,14 @@ async def test_the_list_shows_triggers_in_words_and_the_last_call(signed_in: Adm
     assert "none yet" in page
 
 
+async def test_a_webhook_without_triggers_is_marked_as_one_that_cannot_fire(
+    signed_in: Admin,
+) -> None:
+    await signed_in.dispatcher.create_webhook({**WEBHOOK, "events": []})  # accepted, as the CMA
+    page = (await signed_in.get("/admin/webhooks")).text
+    assert "none: it cannot fire" in page
+
+
 async def test_create_through_the_form(signed_in: Admin) -> None:
     response = await signed_in.post(
         "/admin/webhooks/new", form_for(http_basic_user="u", http_basic_password="p:w")

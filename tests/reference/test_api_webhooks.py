@@ -128,6 +128,34 @@ async def test_invalid_attributes_are_422_and_change_nothing(
         assert (await api.get("/webhooks/1")).json() == before
 
 
+async def test_every_wrong_attribute_is_named_in_one_answer(
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    async with make_dispatcher() as dispatcher, api_client(dispatcher) as api:
+        response = await api.post(
+            "/webhooks",
+            json=document(name="", url="ftp://x", colour=1, events=[], custom_payload=None),
+        )
+        assert response.status_code == 422
+        fields = {e["attributes"]["details"]["field"] for e in response.json()["data"]}
+        assert fields == {
+            "name",
+            "url",
+            "colour",
+            "headers",
+            "http_basic_user",
+            "http_basic_password",
+        }
+        assert len({e["id"] for e in response.json()["data"]}) == len(fields)
+        assert (await api.get("/webhooks")).json()["data"] == []
+        model = await api.post(
+            "/item-types",
+            json={"data": {"type": "item_type", "attributes": {"colour": 1, "tree": True}}},
+        )
+        fields = {e["attributes"]["details"]["field"] for e in model.json()["data"]}
+        assert fields == {"colour", "name", "api_key"}
+
+
 async def test_names_are_unique_ignoring_case(make_dispatcher: DispatcherFactory) -> None:
     async with make_dispatcher() as dispatcher, api_client(dispatcher) as api:
         await api.post("/webhooks", json=document(**webhook_attributes(name="Deploy")))
