@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_BODY_LIMIT,
         help="bytes of each body to keep (default 1MiB)",
     )
+    serve.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="what to log on stderr: one line per request at info (default info)",
+    )
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON"
+    )
     return parser
 
 
@@ -136,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for bad arguments or settings, with a
     one-line message naming the flag and its value)."""
     args = _parser().parse_args(argv)
+    from reference.logs import configure_logging  # the servers' one log format
+
+    configure_logging(args.log_level, args.log_format)
     try:
         receiver = _load(args)
         _check_listen(args.host, {"--port": args.port, "--fault-port": args.fault_port})

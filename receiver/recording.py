@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -18,6 +19,8 @@ from typing import Literal, TypedDict
 from receiver.clock import Clock, system_clock
 from receiver.exceptions import WaitTimeout
 from receiver.signatures import Signature
+
+logger = logging.getLogger("receiver")
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -238,6 +241,25 @@ class RequestLog:
                 abandoned_at=now if outcome == "abandoned" else None,
             )
             self._notify()
+        if logger.isEnabledFor(logging.INFO):
+            answer = status if status is not None else record.status
+            logger.info(
+                "request %d: %s %s %s (%s)",
+                seq,
+                record.method,
+                record.path,
+                "-" if answer is None else answer,
+                outcome,
+                extra={
+                    "fields": {
+                        "seq": seq,
+                        "method": record.method,
+                        "path": record.path,
+                        "status": answer,
+                        "outcome": outcome,
+                    }
+                },
+            )
 
     def clear(self) -> None:
         """Forget every request (numbering goes on)."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
@@ -160,3 +161,17 @@ def test_wait_for_async_is_woken_from_another_thread() -> None:
 
     with pytest.raises(WaitTimeout):
         asyncio.run(too_few())
+
+
+def test_each_finished_request_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    import httpx
+
+    from receiver import MockReceiver
+
+    caplog.set_level(logging.INFO, logger="receiver")
+    with MockReceiver() as receiver:
+        httpx.post(receiver.url_for("/hook", status=503), content=b"{}")
+        receiver.wait_for(1, done=True)
+    lines = [r for r in caplog.records if r.name == "receiver"]
+    assert [r.getMessage() for r in lines] == ["request 1: POST /hook 503 (answered)"]
+    assert getattr(lines[0], "fields")["status"] == 503  # noqa: B009
