@@ -11,6 +11,7 @@ deployments whose webhook authors are not trusted with the network. Explicit
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -103,13 +104,19 @@ class DestinationPolicy:
     def check_host(self, host: str) -> None:
         """Refuse a literal IP address the policy refuses; a name passes (it is checked
         once resolved, at connect time)."""
-        try:
-            address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
-        except ValueError:
-            return
-        why = self.refusal(address)
+        why = _literal_refusal(self, host)
         if why is not None:
             raise BlockedDestination(why)
+
+
+# Judged once per policy and host: a webhook's calls all go to the same few hosts.
+@functools.lru_cache(maxsize=4096)
+def _literal_refusal(policy: DestinationPolicy, host: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return None
+    return policy.refusal(address)
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from reference.events import Event
+from reference.jsoncodec import dumps
 from reference.sender import OutgoingRequest
 from reference.signatures import signed_headers
 from reference.templates import render_template
@@ -36,11 +36,6 @@ class CallContext:
     """The attempt's Unix seconds (`webhook-timestamp` of a signed call)."""
     signing_secrets: tuple[str, ...] = ()
     """The secrets that sign this attempt, the current one first; none: unsigned."""
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 characters kept as they are (contract §5)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def format_event_time(event: Event) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,7 +10,7 @@ from typing import Any
 from reference.calls import Attempt, AttemptTrigger, CallStatus, DueCall, WebhookCall
 from reference.events import Event
 from reference.exceptions import NotFoundError
-from reference.payloads import dumps
+from reference.jsoncodec import dumps, loads
 from reference.store.database import Database
 from reference.store.protocol import CallQuery, Completion, QueueState
 from reference.timefmt import from_epoch, to_epoch
@@ -452,13 +451,13 @@ def _event(columns: tuple[Any, ...]) -> Event:
     return Event(
         entity_type=entity_type,
         event_type=event_type,
-        entity=json.loads(entity),
+        entity=loads(entity),
         environment=environment,
         is_environment_primary=bool(primary),
-        previous_entity=None if previous_entity is None else json.loads(previous_entity),
-        related_entities=tuple(json.loads(related_entities)),
+        previous_entity=None if previous_entity is None else loads(previous_entity),
+        related_entities=tuple(loads(related_entities)),
         happened_at=from_epoch(happened_at),
-        variants={} if variants is None else json.loads(variants),
+        variants={} if variants is None else loads(variants),
     )
 
 
@@ -477,10 +476,10 @@ def _webhook_call(row: tuple[Any, ...], attempts: list[Attempt]) -> WebhookCall:
         last_sent_at=_time_or_none(last_sent_at),
         next_retry_at=_time_or_none(next_retry_at),
         request_url=request_url,
-        request_headers=None if request_headers is None else json.loads(request_headers),
+        request_headers=None if request_headers is None else loads(request_headers),
         request_payload=request_payload,
         response_status=response_status,
-        response_headers=None if response_headers is None else json.loads(response_headers),
+        response_headers=None if response_headers is None else loads(response_headers),
         response_payload=response_payload,
         error=error,
         attempts=tuple(attempts),
