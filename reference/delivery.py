@@ -31,7 +31,7 @@ from reference.metrics import Metrics
 from reference.payloads import CallContext, build_request, masked_headers
 from reference.retries import RetrySchedule
 from reference.sender import Outcome, OutgoingRequest, Sender
-from reference.store import Completion, Store
+from reference.store import ClaimRequest, Completion, Settlement, Store
 from reference.webhooks import Webhook
 
 __all__ = ["Delivery"]
@@ -85,6 +85,7 @@ class Delivery:
         self._abandoned: list[DueCall] = []
         self._writing = False  # the flusher is writing a batch it took from the lists
         self._wakeup = asyncio.Event()
+        self._claiming = asyncio.Lock()  # one claim at a time: the slots are counted once
         self._flush_needed = asyncio.Event()
         self._flushed = asyncio.Condition()
         self._flush_count = 0
@@ -202,24 +203,41 @@ class Delivery:
             await self._flushed.wait_for(lambda: self._flush_count > count)
 
     async def _claim(self) -> int:
-        free = self._max_in_flight - self.in_flight
+        async with self._claiming:
+            request = self._claim_request(Counter())
+            if request is None:
+                return 0
+            calls = await self._store.claim(
+                request.now, request.limit, request.lease, request.skip_webhooks, request.turn
+            )
+            self._claimed_up_to = request.now
+            self._start(calls)
+            return len(calls)
+
+    def _claim_request(self, settling: Counter[str]) -> ClaimRequest | None:
+        """The next claim to make, counting the calls of `settling` (webhook id -> calls
+        whose outcome is being written) as released; None when no slot is free."""
+        if self._stopping:
+            return None
+        free = self._max_in_flight - (self.in_flight - settling.total())
         if free <= 0:
-            return 0
-        saturated = [w for w, n in self._claimed.items() if n >= self._max_per_webhook]
-        now = self._clock()
+            return None
+        saturated = tuple(
+            w for w, n in self._claimed.items() if n - settling[w] >= self._max_per_webhook
+        )
         if saturated:  # look the others up one by one, starting with a new one each time
             self._turn += 1
-        calls = await self._store.claim(
-            now, min(free, CLAIM_BATCH), self._lease, saturated, self._turn
+        return ClaimRequest(
+            self._clock(), min(free, CLAIM_BATCH), self._lease, saturated, self._turn
         )
-        self._claimed_up_to = now
+
+    def _start(self, calls: list[DueCall]) -> None:
         for call in calls:
             self._claimed[call.webhook_id] += 1
             task = asyncio.create_task(self._attempt(call))
             self._tasks.add(task)
             self._waiting[task] = call
             task.add_done_callback(self._forget)
-        return len(calls)
 
     async def _sleep(self) -> None:
         timeout = self._idle_recheck
@@ -331,20 +349,35 @@ class Delivery:
         )
 
     async def _flush_loop(self) -> None:
+        """Write the outcomes of finished calls and, in the same transaction, claim as
+        many calls as they free slots for: one round trip a batch (contract §8)."""
         while True:
             await self._flush_needed.wait()
             self._flush_needed.clear()
             finished, self._finished = self._finished, []
             abandoned, self._abandoned = self._abandoned, []
             unsent, self._unsent = self._unsent, []
+            settled = [*(done.call for done in finished), *abandoned, *unsent]
             self._writing = True  # a clean stop waits for this batch too
+            claim: ClaimRequest | None = None
+            calls: list[DueCall] = []
             try:
-                if finished:
-                    await self._store.complete(finished)
-                if abandoned:
-                    await self._store.abandon([c.id for c in abandoned])
-                if unsent:
-                    await self._store.release([c.id for c in unsent])
+                async with self._claiming:
+                    if settled:
+                        claim = self._claim_request(Counter(c.webhook_id for c in settled))
+                        calls = await self._store.settle(
+                            Settlement(
+                                completions=finished,
+                                abandoned=[c.id for c in abandoned],
+                                unsent=[c.id for c in unsent],
+                                claim=claim,
+                            )
+                        )
+                    for call in settled:
+                        self._release(call)
+                    if claim is not None:
+                        self._claimed_up_to = claim.now
+                    self._start(calls)
             except Exception:
                 # The outcomes stay in memory and are written on the next try;
                 # the calls stay claimed meanwhile, so nothing is sent twice.
@@ -357,9 +390,16 @@ class Delivery:
                 self._flush_needed.set()
                 continue
             self._writing = False
-            for call in (*(done.call for done in finished), *abandoned, *unsent):
-                self._release(call)
-            self._wakeup.set()
+            # The claimer looks again when this claim may have left calls behind (it
+            # was full, or not made), when a call was given back, or when a retry was
+            # scheduled (the claimer's sleep must end by its due time).
+            if (
+                claim is None
+                or len(calls) >= claim.limit
+                or unsent
+                or any(done.transition.due_at is not None for done in finished)
+            ):
+                self._wakeup.set()
             self._flush_count += 1
             async with self._flushed:
                 self._flushed.notify_all()

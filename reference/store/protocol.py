@@ -73,6 +73,29 @@ class Completion:
     request_payload: str
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """What `Store.claim` takes, for a claim made along with `Store.settle`."""
+
+    now: datetime
+    limit: int
+    lease: float
+    skip_webhooks: tuple[str, ...] = ()
+    turn: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a delivery worker hands the store at once: the outcomes of finished
+    calls, calls to abandon (their webhook is gone) and calls to give back
+    unsent, and the next claim to make, if any."""
+
+    completions: Sequence[Completion] = ()
+    abandoned: Sequence[str] = ()
+    unsent: Sequence[str] = ()
+    claim: ClaimRequest | None = None
+
+
 class WebhookRows(Protocol):
     def all(self) -> Mapping[str, Webhook]:
         """Every webhook by id, as committed now (cached until any process changes one)."""
@@ -223,6 +246,10 @@ class Store(Protocol):
 
     async def complete(self, completions: Sequence[Completion]) -> None:
         """Write finished attempts and release their calls."""
+
+    async def settle(self, settlement: Settlement) -> list[DueCall]:
+        """Write outcomes, abandon and release calls, then claim as asked, all in one
+        transaction (one round trip, one commit): the calls claimed, if any."""
 
     async def abandon(self, call_ids: Sequence[str]) -> None:
         """Calls whose webhook is gone: nothing more will be sent."""

@@ -14,7 +14,7 @@ from reference.calls import DueCall
 from reference.store.calls import CallRows
 from reference.store.content import ContentRows
 from reference.store.database import Backend, Database
-from reference.store.protocol import Completion, QueueState, Transaction
+from reference.store.protocol import Completion, QueueState, Settlement, Transaction
 from reference.store.webhooks import WebhookRows
 
 __all__ = ["SQLStore"]
@@ -132,6 +132,24 @@ class SQLStore:
 
     async def complete(self, completions: Sequence[Completion]) -> None:
         await self._db.run(self.calls.complete, completions)
+
+    async def settle(self, settlement: Settlement) -> list[DueCall]:
+        return await self._db.run(self._settle, settlement)
+
+    def _settle(self, settlement: Settlement) -> list[DueCall]:
+        with self._db.transaction():
+            if settlement.completions:
+                self.calls.complete(settlement.completions)
+            if settlement.abandoned:
+                self.calls.abandon(settlement.abandoned)
+            if settlement.unsent:
+                self.calls.release(settlement.unsent)
+            claim = settlement.claim
+            if claim is None or claim.limit <= 0:
+                return []
+            return self._claim(
+                claim.now, claim.limit, claim.lease, list(claim.skip_webhooks), claim.turn
+            )
 
     async def abandon(self, call_ids: Sequence[str]) -> None:
         await self._db.run(self.calls.abandon, call_ids)
