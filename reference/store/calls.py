@@ -83,7 +83,7 @@ class CallRows:
                     ),
                 )
                 ids.append(str(call_id))
-            db.backend.notify(db.conn)
+            db.notify()
             return ids
 
     # -- the delivery queue ------------------------------------------------
@@ -222,7 +222,7 @@ class CallRows:
                 " lease_until = NULL WHERE id = ? AND claimed_by = ?",
                 [(int(i), self._owner) for i in call_ids],
             )
-            db.backend.notify(db.conn)
+            db.notify()
 
     def keep_leases(self, now: datetime, lease: float) -> int:
         """Extend this process's leases; take back the calls of processes whose lease
@@ -236,7 +236,7 @@ class CallRows:
             )
             freed = self._interrupt(" AND c.lease_until < ?", (to_epoch(now),), now)
             if freed:
-                db.backend.notify(db.conn)
+                db.notify()
             return freed
 
     def _interrupt(self, where: str, params: Sequence[Any], now: datetime) -> int:
@@ -279,7 +279,7 @@ class CallRows:
             db.execute(
                 "UPDATE webhook_calls SET resend_requested = 1 WHERE id = ?", (int(call.id),)
             )
-            db.backend.notify(db.conn)
+            db.notify()
             return call
 
     # -- the activity log ----------------------------------------------------

@@ -85,6 +85,9 @@ class Database:
         self._conn: Connection | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="webhooks-db")
         self._depth = 0
+        #: counts outermost transactions: what is read once per transaction keys on it
+        self.serial = 0
+        self._notified_in = -1
         self._on_commit: list[Callable[[], None]] = []
         self._sql: dict[str, str] = {}
 
@@ -138,6 +141,7 @@ class Database:
                 self._depth -= 1
             return
         self.conn.execute(self.backend.begin)
+        self.serial += 1
         self._depth = 1
         try:
             yield
@@ -151,6 +155,19 @@ class Database:
         callbacks, self._on_commit = self._on_commit, []
         for callback in callbacks:
             callback()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def notify(self) -> None:
+        """Tell other processes, on commit, that calls were stored or released: once a
+        transaction, however many calls it stores (PostgreSQL folds the rest anyway)."""
+        if self._depth and self._notified_in == self.serial:
+            return
+        self.backend.notify(self.conn)
+        if self._depth:
+            self._notified_in = self.serial
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` after the current transaction commits (now, outside one)."""

@@ -3,7 +3,8 @@
 Each change of a webhook writes a new random `webhooks_version` in the same
 transaction; readers compare it with the version of their cache and reload
 when it differs, so a change made through any process holds for the next
-event everywhere (contract §8) at the cost of one indexed read per event.
+event everywhere (contract §8) at the cost of one indexed read per transaction
+(events raised together in one transaction share the first read).
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ class WebhookRows:
         self._db = db
         self._version: str | None = None
         self._cache: Mapping[str, Webhook] = MappingProxyType({})
+        self._checked_in = -1  # the transaction (Database.serial) whose read is current
 
     def all(self) -> Mapping[str, Webhook]:
+        if self._db.in_transaction and self._checked_in == self._db.serial:
+            return self._cache
         row = self._db.one("SELECT value FROM meta WHERE key = 'webhooks_version'")
         version = _NO_VERSION if row is None else str(row[0])
         if version != self._version:
@@ -41,6 +45,8 @@ class WebhookRows:
             webhooks = (_webhook(row) for row in rows)
             self._cache = MappingProxyType({w.id: w for w in webhooks})
             self._version = version
+        if self._db.in_transaction:
+            self._checked_in = self._db.serial
         return self._cache
 
     def get(self, webhook_id: str) -> Webhook:
@@ -102,6 +108,7 @@ class WebhookRows:
         self._changed()
 
     def _changed(self) -> None:
+        self._checked_in = -1  # read the new version, whether this commits or not
         self._db.execute(
             "INSERT INTO meta (key, value) VALUES ('webhooks_version', ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
