@@ -300,7 +300,7 @@ def _check_store(args: argparse.Namespace, db: str, *, open_it: bool = True) -> 
 
 def _serve(args: argparse.Namespace) -> int:
     from reference.app import create_app
-    from reference.serving import bind, bound_url, serve
+    from reference.serving import bind, bound_url, run, serve
 
     settings = _settings(args)
     _check_store(args, settings.db, open_it=False)
@@ -325,7 +325,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = create_app(settings, on_start=announce)
     # SIGTERM and SIGINT end the lifespan: a clean stop (contract §8).
-    asyncio.run(serve(app, sock))
+    run(serve(app, sock))
     return 0
 
 
@@ -427,7 +427,7 @@ def _write_stdout(text: str) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from reference.demo import run_demo
-    from reference.serving import bind
+    from reference.serving import bind, run
 
     settings = _settings(args)
     _check_store(args, settings.db, open_it=False)
@@ -441,4 +441,4 @@ def _demo(args: argparse.Namespace) -> int:
         if sock is not None:
             sock.close()
         raise
-    return asyncio.run(run_demo(settings, serve_on=sock))
+    return run(run_demo(settings, serve_on=sock))
