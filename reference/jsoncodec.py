@@ -4,17 +4,24 @@ orjson writes and reads the common case (string keys, 64-bit integers, finite
 floats) several times faster than the standard library; anything it refuses
 (an integer beyond 64 bits, a non-string key, a lone surrogate, `NaN` in stored
 text) goes through `json`, so the two functions accept what `json` accepts.
-Key order is insertion order in both.
+orjson would read an integer beyond 64 bits as a float: a text with a run of 19
+or more digits is read by `json`. Key order is insertion order in both; the text
+is the standard library's but for small exponents (`3e-6`, not `3e-06`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
 
 __all__ = ["dumps", "loads"]
+
+# 19 digits or more may be an integer beyond 64 bits (or a part of a string or float).
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
 
 
 def dumps(value: Any) -> str:
@@ -27,6 +34,9 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     """The value of a JSON text."""
+    long = _LONG_NUMBER_BYTES if isinstance(text, bytes) else _LONG_NUMBER
+    if long.search(text):  # type: ignore[arg-type]  # str with str, bytes with bytes
+        return json.loads(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
