@@ -17,6 +17,7 @@ import httpx
 
 from bench.common import CpuMeter, Row
 from bench.receiver_process import ReceiverProcess
+from reference import serving
 from reference.sender import OutgoingRequest, Sender
 
 __all__ = ["run"]
@@ -88,26 +89,35 @@ def run(receiver: ReceiverProcess, count: int) -> tuple[list[Row], dict[str, flo
     rows: list[Row] = []
     rates: dict[str, float] = {}
     cpu = CpuMeter(receiver.pid)
+    own = CpuMeter()  # this process: the client's CPU per request
+    receiver_busy: dict[str, float] = {}
     for name, measure in (
         ("aiohttp", aiohttp_rate),
         ("httpx", httpx_rate),
         ("Sender (aiohttp underneath)", sender_rate),
     ):
         cpu.start()
-        rate = asyncio.run(measure(url, count, CONCURRENCY))
+        own.start()
+        started = time.perf_counter()
+        rate = serving.run(measure(url, count, CONCURRENCY))  # the dispatcher's loop
+        # The warm-up requests are in the window too: CPU over all requests sent.
+        sent = count + CONCURRENCY * 4
+        client_ms = own.percent() / 100 * (time.perf_counter() - started) / sent * 1000
         rates[name] = rate
+        receiver_busy[name] = cpu.percent()
         rows.append(
             Row(
                 "1 ceiling",
                 f"{name} → receiver, {CONCURRENCY} connections",
                 round(rate),
                 "req/s",
-                note=f"receiver CPU {cpu.percent():.0f}%",
+                note=f"receiver CPU {receiver_busy[name]:.0f}%; the client's CPU per request"
+                f" {client_ms:.3f} ms",
             )
         )
     # The receiver's own ceiling: what it answered while the fastest client kept
     # it busy; when its CPU is near one core, it, not aiohttp, set the pace.
-    busy = float(rows[0].note.split()[-1].rstrip("%"))
+    busy = receiver_busy["aiohttp"]
     rows.insert(
         0,
         Row(
