@@ -51,7 +51,8 @@ from psycopg import sql
 from bench.common import CpuMeter, Row, sample_event, webhook_attributes
 from bench.receiver_process import ReceiverProcess
 from reference import Dispatcher, Settings
-from reference.store import Completion
+from reference.calls import DueCall
+from reference.store import Settlement
 from tests.postgres import PostgresServer
 
 __all__ = ["measure"]
@@ -126,14 +127,16 @@ async def _child(url: str) -> None:
     counts = _Counts()
     _count_round_trips(counts)
     found = Dispatcher(Settings(api_token="bench", db=url))
-    complete = found.store.complete
+    settle = found.store.settle
 
-    async def counted_complete(completions: Sequence[Completion]) -> None:
-        await complete(completions)
-        counts.batches += 1
-        counts.deliveries += len(completions)
+    async def counted_settle(settlement: Settlement) -> list[DueCall]:
+        claimed = await settle(settlement)
+        if settlement.completions:
+            counts.batches += 1
+            counts.deliveries += len(settlement.completions)
+        return claimed
 
-    setattr(found.store, "complete", counted_complete)  # noqa: B010
+    setattr(found.store, "settle", counted_settle)  # noqa: B010
     result: dict[str, float] = {}
     try:
         # Opened (connected, migrated, listening) but not sending until every process is.
