@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 import pytest
-import uvloop
+import uvloop  # a test dependency (pyproject's test extra)
 
 from reference.serving import run
 
