@@ -234,6 +234,12 @@ class Delivery:
     def _start(self, calls: list[DueCall]) -> None:
         for call in calls:
             self._claimed[call.webhook_id] += 1
+            if self._stopping:
+                # Claimed while a clean stop began: given back unsent, and the stop
+                # waits for that to be written (no lease left to run out).
+                self._unsent.append(call)
+                self._flush_needed.set()
+                continue
             task = asyncio.create_task(self._attempt(call))
             self._tasks.add(task)
             self._waiting[task] = call

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -203,3 +204,46 @@ async def test_a_clean_stop_finishes_the_calls_in_flight(
         assert await second.drain()
         assert len((await second.get_call(call_id)).attempts) == 1
     assert receiver.count(path="/hook") == 1
+
+
+@pytest.mark.every_backend
+async def test_calls_claimed_as_a_clean_stop_begins_are_given_back_unsent(
+    new_db: NewDatabase, receiver: MockReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome of a finished call and the claim of the next one are one transaction;
+    a stop that begins while it is under way gives the newly claimed call back."""
+    db = new_db()
+    settings = Settings(api_token=TOKEN, db=db, max_in_flight_per_webhook=1)
+    async with Dispatcher(settings) as first:
+        url = receiver.url_for("/hook", delay=0.5)
+        await first.create_webhook(webhook_attributes(url=url))
+        entered, gate = asyncio.Event(), asyncio.Event()
+        settle = first.store.settle
+
+        async def held_settle(settlement: Any) -> Any:
+            if settlement.completions and settlement.claim is not None:
+                entered.set()
+                await gate.wait()
+            return await settle(settlement)
+
+        monkeypatch.setattr(first.store, "settle", held_settle)
+        # One call in flight at a time: the second waits in the store, and is claimed
+        # as the first one's outcome is written.
+        (sent_id,) = await first.raise_event(item_event())
+        await receiver.wait_for_async(1, timeout=5)
+        (claimed_id,) = await first.raise_event(item_event())
+        await asyncio.wait_for(entered.wait(), 5)
+        stopping = asyncio.create_task(first.stop())  # while that transaction is under way
+        await asyncio.sleep(0.2)
+        gate.set()
+        await asyncio.wait_for(stopping, 10)
+        call = await first.get_call(claimed_id)
+        assert (await first.get_call(sent_id)).status == "success"
+    assert (call.status, call.attempts) == ("pending", ())
+    assert receiver.count(path="/hook") == 1
+    async with _dispatchers(db, started=1) as (second,):
+        assert await second.drain()
+        sent = await second.get_call(claimed_id)
+    # Given back, not left claimed: one attempt, no `interrupted` one before it.
+    assert [(a.response_status, a.error) for a in sent.attempts] == [(200, None)]
+    assert receiver.count(path="/hook") == 2
