@@ -34,8 +34,11 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | bytes) -> Any:
     """The value of a JSON text."""
-    long = _LONG_NUMBER_BYTES if isinstance(text, bytes) else _LONG_NUMBER
-    if long.search(text):  # type: ignore[arg-type]  # str with str, bytes with bytes
+    if isinstance(text, bytes):
+        long = _LONG_NUMBER_BYTES.search(text) is not None
+    else:
+        long = _LONG_NUMBER.search(text) is not None
+    if long:
         return json.loads(text)
     try:
         return orjson.loads(text)

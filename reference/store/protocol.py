@@ -244,15 +244,9 @@ class Store(Protocol):
         rotates where the webhook-by-webhook lookup starts, for fairness.
         """
 
-    async def complete(self, completions: Sequence[Completion]) -> None:
-        """Write finished attempts and release their calls."""
-
     async def settle(self, settlement: Settlement) -> list[DueCall]:
         """Write outcomes, abandon and release calls, then claim as asked, all in one
         transaction (one round trip, one commit): the calls claimed, if any."""
-
-    async def abandon(self, call_ids: Sequence[str]) -> None:
-        """Calls whose webhook is gone: nothing more will be sent."""
 
     async def release(self, call_ids: Sequence[str]) -> None:
         """Give back claimed calls that were not sent; they are due again at once."""

@@ -14,7 +14,7 @@ from reference.calls import DueCall
 from reference.store.calls import CallRows
 from reference.store.content import ContentRows
 from reference.store.database import Backend, Database
-from reference.store.protocol import Completion, QueueState, Settlement, Transaction
+from reference.store.protocol import QueueState, Settlement, Transaction
 from reference.store.webhooks import WebhookRows
 
 __all__ = ["SQLStore"]
@@ -130,9 +130,6 @@ class SQLStore:
         webhooks = self.webhooks.all()
         return self.calls.claim(now, limit, lease, webhooks, skip, turn)
 
-    async def complete(self, completions: Sequence[Completion]) -> None:
-        await self._db.run(self.calls.complete, completions)
-
     async def settle(self, settlement: Settlement) -> list[DueCall]:
         return await self._db.run(self._settle, settlement)
 
@@ -150,9 +147,6 @@ class SQLStore:
             return self._claim(
                 claim.now, claim.limit, claim.lease, list(claim.skip_webhooks), claim.turn
             )
-
-    async def abandon(self, call_ids: Sequence[str]) -> None:
-        await self._db.run(self.calls.abandon, call_ids)
 
     async def release(self, call_ids: Sequence[str]) -> None:
         await self._db.run(self.calls.release, call_ids)

@@ -20,7 +20,7 @@ from receiver import MockReceiver
 from reference import Dispatcher, Settings
 from reference.calls import CallStatus, Transition
 from reference.sender import Outcome
-from reference.store import Completion
+from reference.store import Completion, Settlement
 from tests.conftest import NewDatabase
 from tests.reference.conftest import TOKEN
 from tests.reference.factories import item_event, webhook_attributes
@@ -145,7 +145,9 @@ async def test_claims_are_disjoint_and_each_process_releases_only_its_own(
         await other.store.release([c.id for c in mine])
         done = Outcome(200, (), "", None, now, 5)
         transition = Transition(CallStatus.SUCCESS, 0, None, None)
-        await other.store.complete([Completion(c, done, transition, "u", {}, "{}") for c in mine])
+        await other.store.settle(
+            Settlement(completions=[Completion(c, done, transition, "u", {}, "{}") for c in mine])
+        )
         assert await one.store.claim(now, 10, 30.0, (), 0) == []
         for call in mine:
             assert (await one.get_call(call.id)).status == "pending"
@@ -184,7 +186,9 @@ async def test_an_expired_lease_frees_the_call_with_an_interrupted_attempt(
         # The late outcome of the process that lost the lease changes nothing.
         done = Outcome(200, (), "", None, later, 5)
         transition = Transition(CallStatus.SUCCESS, 0, None, None)
-        await dead.store.complete([Completion(claimed, done, transition, "u", {}, "{}")])
+        await dead.store.settle(
+            Settlement(completions=[Completion(claimed, done, transition, "u", {}, "{}")])
+        )
         assert len((await alive.get_call(call_id)).attempts) == 1
 
 
