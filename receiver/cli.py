@@ -147,10 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from reference.logs import configure_logging  # the servers' one log format
 
-    configure_logging(args.log_level, args.log_format)
     try:
         receiver = _load(args)
         _check_listen(args.host, {"--port": args.port, "--fault-port": args.fault_port})
+        configure_logging(args.log_level, args.log_format)  # only once it is to serve
         receiver.start()
     except (_BadInput, ReceiverError) as exc:
         print(f"webhooks-receiver: {exc}", file=sys.stderr)

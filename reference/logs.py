@@ -48,11 +48,26 @@ class _Json(logging.Formatter):
         return json.dumps(document, ensure_ascii=False, default=str)
 
 
+class _Stderr(logging.Handler):
+    """Writes each line to `sys.stderr` as it is then, as `logging.lastResort` does, not
+    to the stream it was when logging was configured: a host or a test runner that swaps
+    stderr (and closes the old one) still gets the lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(level: str = "info", log_format: LogFormat = "text") -> None:
     """Send the dispatcher's logs to stderr at `level`, as `text` or `json` lines."""
     if level not in LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {level!r}")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(_Json() if log_format == "json" else _Text())
     handler.set_name(_HANDLER)
     root = logging.getLogger()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +19,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="sqlite",
         help="the store backend of tests not marked every_backend (default sqlite)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Whatever a test's servers configure in `logging` (a CLI run in-process installs a
+    handler and a level) is taken out again, so that no later test logs through it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    access = logging.getLogger("uvicorn.access").disabled
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").disabled = access
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,18 +20,6 @@ from tests.reference.conftest import TOKEN, DispatcherFactory, Recorder, api_cli
 from tests.reference.factories import webhook_attributes
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def stderr_logging() -> Iterator[None]:
-    """Whatever configure_logging installs is taken out again after the test."""
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
-    yield
-    for handler in root.handlers[:]:
-        if handler not in before:
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 async def _one_call(dispatcher: Dispatcher, url: str) -> str:
@@ -140,7 +128,7 @@ async def test_each_request_is_one_log_line(
     assert "page" not in lines[0].getMessage()  # query strings are left out
 
 
-def test_json_log_lines(stderr_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("info", "json")
     logging.getLogger("reference.delivery").info(
         "call 1 to webhook 2: 200", extra={"fields": {"call_id": "1", "status": 200}}
@@ -156,9 +144,7 @@ def test_json_log_lines(stderr_logging: None, capsys: pytest.CaptureFixture[str]
     )
 
 
-def test_configuring_twice_keeps_one_handler(
-    stderr_logging: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_configuring_twice_keeps_one_handler(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("info", "text")
     configure_logging("warning", "text")
     logging.getLogger("reference.access").warning("once")
@@ -203,3 +189,18 @@ def test_a_busy_port_is_a_one_line_error_at_once(tmp_path: Path, command: list[s
     )
     assert run.stdout == ""  # the demo did not run
     assert time.monotonic() - started < 10
+
+
+def test_log_lines_go_to_stderr_as_it_is_when_they_are_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host (or a test runner) that swaps stderr and closes the old one gets the lines,
+    and nothing is written to the closed stream."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("info", "text")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("reference.access").info("after the swap")
+    assert second.getvalue().count("after the swap") == 1
+    assert "Logging error" not in second.getvalue()
