@@ -129,6 +129,11 @@ FULL_SCHEDULE_BUDGET = 60.0
 LATE_GRACE = 1.0
 #: RTY-005: how often the call is looked at while a retry is awaited.
 CALL_POLL = 0.5
+#: RTY-005: how much later than it was sent an attempt may reach the mock receiver. A gap
+#: timed there is short by as much as the attempt before it was late: on a busy machine
+#: (a new connection, a process that was not scheduled) 50 ms has been seen. The gaps in
+#: the activity log hold the schedule to the millisecond.
+ARRIVAL_SLACK = 0.1
 
 
 @dataclass(frozen=True)
@@ -256,9 +261,10 @@ def test_full_schedule(
         logged = [b - a for a, b in itertools.pairwise(sent)]
         evidence.actual += f", logged gaps {[round(g, 3) for g in logged]}"
         # Each gap no earlier than its schedule and not far beyond it, so the gaps grow.
-        # At the receiver, less what the attempt before took to arrive (a new connection
-        # under load: up to ~10 ms); in the log, from one attempt's start to the next.
-        assert all(s >= g * 0.9 - 0.01 for s, g in zip(seen, gaps, strict=True)), evidence.actual
+        # At the receiver, less what the attempt before took to arrive (ARRIVAL_SLACK);
+        # in the log, from one attempt's start to the next.
+        early = [g * 0.9 - ARRIVAL_SLACK for g in gaps]
+        assert all(s >= e for s, e in zip(seen, early, strict=True)), evidence.actual
         assert all(s >= g * 0.9 - 0.002 for s, g in zip(logged, gaps, strict=True)), evidence.actual
         assert all(s <= g * 1.5 + 1.0 for s, g in zip(seen, gaps, strict=True)), evidence.actual
         assert attributes["status"] == "failed" and attributes["next_retry_at"] is None
