@@ -116,6 +116,7 @@ class Dispatcher:
         """Start sending: every call that is due, including those left by a previous run."""
         await self.open()
         if self._worker is None:
+            await self._sender.open()  # the certificates load now, not in the first call
             self._worker = asyncio.create_task(self.delivery.run(), name="webhooks-delivery")
             await self.content.start()
 

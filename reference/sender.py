@@ -5,8 +5,9 @@ raises for a network or HTTP problem, only cancellation propagates. The whole
 exchange has one deadline, the first 64 KiB of the answer are kept, and every
 failure is named by one of the `error` values of contract §7.
 
-Requests go out through one `aiohttp.ClientSession`, opened on the first
-`send` and closed by `aclose()`, with at most `max_connections_per_origin`
+Requests go out through one `aiohttp.ClientSession`, opened by `open()` (or
+else by the first `send`, before its deadline starts) and closed by `aclose()`,
+with at most `max_connections_per_origin`
 connections to each origin (scheme, host, port). Measured with the benchmark,
 httpx/httpcore spent ~80% of the GIL time per delivery and capped the
 dispatcher at a fifth of what the receiver can take. The session is stripped
@@ -145,7 +146,7 @@ class Sender:
         resolver: AbstractResolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """Configure the sender; nothing is opened until the first `send`.
+        """Configure the sender; nothing is opened until `open()` or the first `send`.
 
         `policy` says which addresses may be connected to (contract §8,
         destinations): a literal address is checked before anything else, a
@@ -181,6 +182,7 @@ class Sender:
         self._closed = False
 
     async def __aenter__(self) -> Self:
+        await self.open()
         return self
 
     async def __aexit__(
@@ -199,8 +201,10 @@ class Sender:
         if destination is None:
             return Outcome(None, (), None, "blocked_destination", self._clock(), 0)
         url, target = destination
-        # Waiting for a free connection is not part of the exchange: the
-        # deadline starts once the pool can take the request at once.
+        # Neither opening the session (loading the CA bundle) nor waiting for a free
+        # connection is part of the exchange: the deadline starts once the pool can
+        # take the request at once.
+        session = self._client()
         async with self._slots(url):
             sent_at = self._clock()
             started = time.monotonic()
@@ -212,7 +216,7 @@ class Sender:
             try:
                 async with timeout:
                     self._policy.check_host(url.host)
-                    await self._exchange(self._client(), target, request, answer)
+                    await self._exchange(session, target, request, answer)
             except (
                 TimeoutError,
                 aiohttp.ClientError,
@@ -228,6 +232,18 @@ class Sender:
             duration_ms = round((time.monotonic() - started) * 1000)
         body = None if answer.body is None else answer.body.decode("utf-8", errors="replace")
         return Outcome(answer.status, answer.headers, body, error, sent_at, duration_ms, detail)
+
+    async def open(self) -> None:
+        """Open the session now, in the running loop, its certificates loaded in a thread:
+        the first `send` then does not hold up the loop while they load."""
+        if self._closed:
+            raise RuntimeError("the sender is closed")
+        if self._session is None:
+            context = self._ssl_context
+            if context is None:
+                context = await asyncio.to_thread(httpx.create_ssl_context)
+            if self._session is None:  # another open() may have finished meanwhile
+                self._session = self._new_session(context)
 
     async def aclose(self) -> None:
         """Close every connection; call it once the sends in flight are done."""
@@ -291,34 +307,38 @@ class Sender:
         return slots
 
     def _client(self) -> aiohttp.ClientSession:
-        # Opened on the first send: a session belongs to the running loop.
+        # Unless open() was awaited, opened on the first send: a session belongs to
+        # the running loop.
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                # Connects only to the addresses the policy let through.
-                resolver=PolicyResolver(self._policy, self._resolver or DefaultResolver()),
-                limit=0,
-                limit_per_host=self._per_origin,
-                # httpx's context: the same CA bundle (certifi) as before.
-                ssl=self._ssl_context or httpx.create_ssl_context(),
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=_AUTO_HEADERS,
-                auto_decompress=False,
-                trust_env=False,
-                # The deadline is the caller's asyncio.timeout; only connecting
-                # has a limit of its own. The slots keep the pool from queueing.
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=self._connect_timeout,
-                    sock_connect=self._connect_timeout,
-                ),
-                max_line_size=_MAX_HEAD_LINE,
-                max_field_size=_MAX_HEAD_LINE,
-                max_headers=_MAX_HEADERS,
-            )
+            self._session = self._new_session(self._ssl_context or httpx.create_ssl_context())
         return self._session
+
+    def _new_session(self, context: ssl.SSLContext) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            # Connects only to the addresses the policy let through.
+            resolver=PolicyResolver(self._policy, self._resolver or DefaultResolver()),
+            limit=0,
+            limit_per_host=self._per_origin,
+            # httpx's context: the same CA bundle (certifi) as before.
+            ssl=context,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=_AUTO_HEADERS,
+            auto_decompress=False,
+            trust_env=False,
+            # The deadline is the caller's asyncio.timeout; only connecting
+            # has a limit of its own. The slots keep the pool from queueing.
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=self._connect_timeout,
+                sock_connect=self._connect_timeout,
+            ),
+            max_line_size=_MAX_HEAD_LINE,
+            max_field_size=_MAX_HEAD_LINE,
+            max_headers=_MAX_HEADERS,
+        )
 
 
 # Parsed once per distinct string: a webhook's calls all go to the same few URLs.

@@ -21,10 +21,13 @@ import asyncio
 import inspect
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any
 
 import httpx
+import pytest
 import trustme
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -131,3 +134,18 @@ def _port(site: web.TCPSite) -> int:
     assert isinstance(server, asyncio.base_events.Server)
     port: int = server.sockets[0].getsockname()[1]
     return port
+
+
+def slow_certificates(monkeypatch: pytest.MonkeyPatch, seconds: float) -> list[float]:
+    """Loading the CA bundle takes `seconds` (it blocks, as on a busy machine); returns
+    the moments it was loaded."""
+    real = httpx.create_ssl_context
+    loaded: list[float] = []
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(seconds)
+        loaded.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", slow)
+    return loaded

@@ -9,6 +9,7 @@ import pytest
 from receiver import MockReceiver
 from reference import Dispatcher, Settings
 from tests.conftest import NewDatabase
+from tests.network import slow_certificates
 from tests.reference.factories import item_event, webhook_attributes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -62,3 +63,20 @@ async def test_huge_response_is_cut_at_64_kib(new_db: NewDatabase) -> None:
     assert len(call.response_payload.encode()) == 64 * 1024
     (request,) = receiver.requests(path="/huge")
     assert request.abandoned_at is not None  # the dispatcher hung up instead of reading on
+
+
+async def test_the_certificates_load_as_the_dispatcher_starts(
+    new_db: NewDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not in the first call, where loading them (slow on a busy machine) would hold up the
+    event loop and every other call with it."""
+    loaded = slow_certificates(monkeypatch, 0.3)
+    settings = Settings(api_token="t", db=new_db())
+    with MockReceiver() as receiver:
+        async with Dispatcher(settings) as dispatcher:
+            assert len(loaded) == 1
+            await dispatcher.create_webhook(webhook_attributes(url=receiver.url_for("/a")))
+            (call_id,) = await dispatcher.raise_event(item_event())
+            call = await dispatcher.wait_for_call(call_id, timeout=5)
+    assert call.status == "success"
+    assert len(loaded) == 1

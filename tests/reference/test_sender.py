@@ -31,7 +31,7 @@ from receiver import MockReceiver
 from reference.destinations import DestinationPolicy, parse_networks
 from reference.exceptions import ConfigurationError
 from reference.sender import ERRORS, Outcome, OutgoingRequest, Sender
-from tests.network import FakeNetwork
+from tests.network import FakeNetwork, slow_certificates
 
 pytestmark = pytest.mark.anyio
 
@@ -668,6 +668,55 @@ async def test_waiting_for_a_free_connection_does_not_count_against_the_deadline
     async with RawServer(slow) as server, sender:
         outcomes = await asyncio.gather(*(sender.send(post(server.url())) for _ in range(2)))
     assert [outcome.error for outcome in outcomes] == [None, None]
+
+
+async def test_opening_the_session_on_the_first_send_is_not_part_of_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow_certificates(monkeypatch, 0.5 * DEADLINE)
+    held: list[float] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        arrived = time.monotonic()
+        try:
+            await reader.readexactly(1)  # until the client hangs up
+        finally:
+            held.append(time.monotonic() - arrived)
+
+    sender = fast_sender()  # not entered: the first send opens the session
+    try:
+        async with RawServer(hang) as server:
+            outcome, _ = await timed_send(sender, post(server.url()))
+            await server.wait_hung_up()
+    finally:
+        await sender.aclose()
+    assert outcome.error == "timeout"
+    # The receiver had the request for the whole deadline, not what the loading left.
+    assert held[0] >= DEADLINE - 0.02, held
+
+
+async def test_open_loads_the_certificates_without_holding_up_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded = slow_certificates(monkeypatch, 0.5)
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with RawServer(respond(OK_RESPONSE)) as server, fast_sender() as sender:
+            assert len(loaded) == 1  # entering opened the session
+            outcome = await sender.send(post(server.url()))
+    finally:
+        ticker.cancel()
+    assert outcome.ok
+    assert len(loaded) == 1  # and the send used it
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
 
 
 async def test_a_hung_receiver_does_not_delay_another() -> None:
