@@ -219,7 +219,7 @@ class Endpoint:
     async def _body(self, request: Request) -> bytes | None:
         """The body, or None when it is over the limit (not read further)."""
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
             return None
         chunks: list[bytes] = []
         size = 0

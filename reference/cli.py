@@ -181,7 +181,7 @@ def _log_arguments(parser: argparse.ArgumentParser, default_level: str = "info")
 
 
 def _port(text: str) -> int:
-    if not text.isdecimal() or not 0 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdecimal()) or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
     return int(text)
 

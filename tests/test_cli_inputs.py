@@ -47,6 +47,7 @@ BAD_DISPATCHER_FLAGS: list[tuple[str, tuple[str, ...]]] = [
     ("serve --port 70000", ("--port", "'70000'", "0 to 65535")),
     ("serve --port -1", ("--port", "'-1'")),
     ("serve --port abc", ("--port", "'abc'")),
+    ("serve --port \u0668\u0660", ("--port", "'\u0668\u0660'")),  # Arabic-Indic 80
     ("serve --port {busy}", ("--port {busy}", "in use")),
     ("serve --host nosuch.invalid", ("--host", "'nosuch.invalid'")),
     ("serve --host " + "a" * 64, ("--host", "'" + "a" * 64 + "'", "not a host name")),

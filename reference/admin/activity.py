@@ -61,13 +61,13 @@ class CallFilters:
 
         page = params.get("page", "1")
         filters = cls(
-            webhook=params.get("webhook", "") if params.get("webhook", "").isdigit() else "",
+            webhook=params.get("webhook", "") if _whole(params.get("webhook", "")) else "",
             status=pick("status", [s.value for s in CallStatus]),
             entity_type=pick("entity_type", list(MATRIX)),
             event_type=pick("event_type", EVENT_TYPES),
             date_from=day("date_from"),
             date_to=day("date_to"),
-            page=max(int(page), 1) if page.isdigit() else 1,
+            page=max(_whole(page) or 1, 1),
         )
         return filters, problems
 
@@ -142,7 +142,8 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
     async def show(request: Request) -> Response:
         call = await dispatcher.get_call(request.path_params["call_id"])
         awaiting = request.query_params.get("awaiting", "")
-        waiting = awaiting.isdigit() and len(call.attempts) < int(awaiting)
+        expected = _whole(awaiting)
+        waiting = expected is not None and len(call.attempts) < expected
         context = {
             "title": f"Call {call.id}",
             "call": call,
@@ -151,7 +152,7 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
             "request_headers": masked_headers(call.request_headers),
             "response_headers": masked_headers(call.response_headers),
             "waiting": waiting,
-            "resent": awaiting.isdigit() and not waiting,
+            "resent": expected is not None and not waiting,
             # No script: while the new outcome is on its way the page reloads itself.
             "refresh": 1 if waiting else None,
         }
@@ -190,3 +191,9 @@ async def _outcome(dispatcher: Dispatcher, call_id: str, attempts: int) -> Webho
 
 async def _names(dispatcher: Dispatcher) -> dict[str, str]:
     return {w.id: w.name for w in await dispatcher.list_webhooks()}
+
+
+def _whole(text: str) -> int | None:
+    """`text` as a number if it is written in ASCII digits, at most 9 of them (the
+    page offset, the ids and the attempt counts all fit); else None."""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else None

@@ -188,4 +188,4 @@ def _text(form: FormData, name: str) -> str:
 
 def _count(form: FormData, name: str, cap: int) -> int:
     text = _text(form, name)
-    return min(int(text), cap) if text.isdigit() else 0
+    return min(int(text), cap) if text.isascii() and text.isdecimal() else 0

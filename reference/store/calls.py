@@ -285,7 +285,7 @@ class CallRows:
     # -- the activity log ----------------------------------------------------
 
     def get(self, call_id: str) -> WebhookCall:
-        if not call_id.isdecimal() or len(call_id) > 18:
+        if not (call_id.isascii() and call_id.isdecimal()) or len(call_id) > 18:
             raise NotFoundError("webhook_call", call_id)
         row = self._db.one(
             f"SELECT {_CALL_COLUMNS} FROM webhook_calls WHERE id = ?", (int(call_id),)
@@ -337,14 +337,14 @@ def _where(query: CallQuery) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
     if query.ids is not None:
-        ids = [int(i) for i in query.ids if i.isdecimal() and len(i) <= 18]
+        ids = [int(i) for i in query.ids if i.isascii() and i.isdecimal() and len(i) <= 18]
         clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "1 = 0")
         params += ids
     for name, value in query.equals:
         if name != "webhook_id":
             clauses.append(f"{name} = ?")
             params.append(value)
-        elif value.isdecimal() and len(value) <= 18:
+        elif value.isascii() and value.isdecimal() and len(value) <= 18:
             clauses.append("webhook_id = ?")
             params.append(int(value))
         else:  # no webhook has such an id

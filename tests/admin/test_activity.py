@@ -116,3 +116,36 @@ async def test_a_call_of_a_deleted_webhook_cannot_be_resent(signed_in: Admin) ->
 
 async def test_an_unknown_call_is_404(signed_in: Admin) -> None:
     assert (await signed_in.get("/admin/activity/999")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=²",  # a digit to str.isdigit, not to int()
+        "page=\u0663",  # Arabic-Indic three: a decimal to Python, not to a URL
+        "page=99999999999999999999999",
+        "webhook=99999999999999999999999",
+    ],
+)
+async def test_a_page_or_webhook_that_is_not_plain_digits_shows_the_first_page(
+    signed_in: Admin, query: str
+) -> None:
+    await raise_and_wait(signed_in, record())
+    response = await signed_in.get(f"/admin/activity?{query}")
+    assert response.status_code == 200
+    assert "Page 1 of 1" in html.unescape(response.text)
+
+
+@pytest.mark.parametrize("awaiting", ["²", "\u0663", "99999999999999999999999"])
+async def test_a_call_page_awaiting_a_count_that_is_not_plain_digits_waits_for_nothing(
+    signed_in: Admin, awaiting: str
+) -> None:
+    call_id = await raise_and_wait(signed_in, record())
+    response = await signed_in.get(f"/admin/activity/{call_id}?awaiting={awaiting}")
+    assert response.status_code == 200
+    assert 'http-equiv="refresh"' not in response.text
+
+
+def test_only_ascii_digits_are_a_page_or_a_webhook() -> None:
+    filters, problems = CallFilters.from_query(QueryParams("webhook=\u0661&page=\u0663"))
+    assert (filters.webhook, filters.page, problems) == ("", 1, [])

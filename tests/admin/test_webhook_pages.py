@@ -103,6 +103,17 @@ async def test_a_trigger_error_points_at_its_row(signed_in: Admin) -> None:
     assert "must be a non-empty list" in response.text
 
 
+@pytest.mark.parametrize("rows", ["²", "\u0663"])
+async def test_a_row_count_that_is_not_plain_digits_counts_no_rows(
+    signed_in: Admin, rows: str
+) -> None:
+    # Read as no rows (not as a crash, nor as three): the webhook is saved without triggers.
+    response = await signed_in.post("/admin/webhooks/new", form_for(trigger_rows=rows))
+    assert response.status_code == 303
+    [webhook] = await signed_in.dispatcher.list_webhooks()
+    assert webhook.events == ()
+
+
 async def test_a_duplicate_name_is_shown_on_the_name(signed_in: Admin) -> None:
     await signed_in.dispatcher.create_webhook(WEBHOOK)
     response = await signed_in.post("/admin/webhooks/new", form_for(name="rebuild"))

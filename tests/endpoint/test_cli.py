@@ -37,6 +37,7 @@ BAD: list[tuple[str, tuple[str, ...]]] = [
     ("serve --handler broken:f", ("--handler 'broken:f'", "importing", "ZeroDivisionError")),
     ("serve --port 70000", ("--port", "'70000'", "0 to 65535")),
     ("serve --port abc", ("--port", "'abc'")),
+    ("serve --port \u0668\u0660", ("--port", "'\u0668\u0660'")),  # Arabic-Indic 80
     ("serve --port {busy}", ("--port {busy}", "in use")),
     ("serve --host nosuch.invalid", ("--host", "'nosuch.invalid'")),
     ("serve --path hooks", ("--path", "'hooks'", "'/'")),

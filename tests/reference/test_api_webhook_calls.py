@@ -253,3 +253,25 @@ async def test_a_calls_own_time_as_a_bound_leaves_it_out(
                 query = f"filter[fields][{name}][{op}]={shown[name]}"
                 body = (await api.get(f"/webhook_calls?{query}")).json()
                 assert body["meta"]["total_count"] == 0, query
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "count"),
+    [
+        ("/webhook_calls/\u0663", 404, None),  # Arabic-Indic three: not call 3
+        ("/webhook_calls?filter[ids]=\u0663,\u0661", 200, 0),
+        ("/webhook_calls?filter[fields][webhook_id][eq]=\u0661", 200, 0),
+    ],
+)
+async def test_ids_are_ascii_digits(
+    make_dispatcher: DispatcherFactory, path: str, status: int, count: int | None
+) -> None:
+    async with (
+        make_dispatcher(_handler, retry_scale=1.0) as dispatcher,
+        api_client(dispatcher) as api,
+    ):
+        await _seed(dispatcher)
+        response = await api.get(path)
+    assert response.status_code == status
+    if count is not None:
+        assert response.json()["meta"]["total_count"] == count
