@@ -83,12 +83,16 @@ class CallFilters:
             if value
         )
         ranges: list[tuple[str, str, datetime]] = []
-        if self.date_from:  # from the start of that day (UTC) ...
-            start = datetime.combine(date.fromisoformat(self.date_from), time(), UTC)
+        # From the start of the first day (UTC) to the end of the last; the first and
+        # last days there are bound nothing.
+        first = date.fromisoformat(self.date_from) if self.date_from else date.min
+        if first > date.min:
+            start = datetime.combine(first, time(), UTC)
             ranges.append(("created_at", "gt", start - timedelta(microseconds=1)))
-        if self.date_to:  # ... to the end of that day
-            end = datetime.combine(date.fromisoformat(self.date_to), time(), UTC)
-            ranges.append(("created_at", "lt", end + timedelta(days=1)))
+        last = date.fromisoformat(self.date_to) if self.date_to else date.max
+        if last < date.max:
+            end = datetime.combine(last + timedelta(days=1), time(), UTC)
+            ranges.append(("created_at", "lt", end))
         offset = (self.page - 1) * PAGE_SIZE
         return CallQuery(offset=offset, limit=PAGE_SIZE, equals=equals, ranges=tuple(ranges))
 
