@@ -5,16 +5,15 @@ raises for a network or HTTP problem, only cancellation propagates. The whole
 exchange has one deadline, the first 64 KiB of the answer are kept, and every
 failure is named by one of the `error` values of contract §7.
 
-Requests go out through one `aiohttp.ClientSession`, opened by `open()` (or
-else by the first `send`, before its deadline starts) and closed by `aclose()`,
-with at most `max_connections_per_origin`
-connections to each origin (scheme, host, port). Measured with the benchmark,
-httpx/httpcore spent ~80% of the GIL time per delivery and capped the
-dispatcher at a fifth of what the receiver can take. The session is stripped
-of what contract §5 does not want between us and the receiver: no default headers
-(aiohttp adds only Host and Content-Length), no redirects, no decompression,
-no cookie jar, no proxies from the environment, and no `Authorization` header
-made of URL credentials.
+Requests go out through one `aiohttp.ClientSession`, opened by `open()` (or else
+by the first `send`, before its deadline starts) and closed by `aclose()`, with
+at most `max_connections_per_origin` connections to each origin (scheme, host,
+port). Measured with the benchmark, httpx/httpcore spent ~80% of the GIL time
+per delivery and capped the dispatcher at a fifth of what the receiver can take.
+The session is stripped of what contract §5 does not want between us and the
+receiver: no default headers (aiohttp adds only Host and Content-Length), no
+redirects, no decompression, no cookie jar, no proxies from the environment, and
+no `Authorization` header made of URL credentials.
 
 Tests run this same path: their seam is the `resolver`, under aiohttp, which
 can send every name to a local test server.
