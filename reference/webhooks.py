@@ -192,6 +192,8 @@ def _name(value: object) -> str:
         raise ValidationError("name", "must not be blank")
     if len(value) > 255:
         raise ValidationError("name", f"must be at most 255 characters, got {len(value)}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValidationError("name", f"must not contain control characters, got {value!r}")
     return value
 
 

@@ -376,7 +376,7 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
             outcome.status,
             outcome.error,
             transition.retry_after,
-            outcome.error_detail,
+            _text(outcome.error_detail),
             call_id,
             owner,
         )
@@ -391,15 +391,21 @@ def _add_completion(batch: _Batch, done: Completion, owner: str) -> None:
             int(call.trigger is AttemptTrigger.MANUAL),
             done.request_url,
             dumps(done.request_headers),
-            done.request_payload,
+            _text(done.request_payload),
             outcome.status,
             None if outcome.status is None else dumps(_header_object(outcome.headers)),
-            outcome.body,
+            _text(outcome.body),
             outcome.error,
             call_id,
             owner,
         )
     )
+
+
+def _text(value: str | None) -> str | None:
+    """`value` as the log keeps it: a NUL character as U+FFFD, on every backend
+    (PostgreSQL's text cannot hold NUL; a receiver's body or a rendered payload can)."""
+    return value if value is None or "\x00" not in value else value.replace("\x00", "\ufffd")
 
 
 def _header_object(headers: Sequence[tuple[str, str]]) -> dict[str, str]:

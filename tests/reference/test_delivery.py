@@ -288,3 +288,31 @@ async def test_a_saturated_webhook_does_not_make_delivery_spin(
         assert claims - start < 10, "delivery kept claiming while the webhook was at its limit"
         release.set()
         assert await dispatcher.drain(timeout=5)
+
+
+async def _nul_answer(request: httpx.Request) -> httpx.Response:
+    await request.aread()
+    return httpx.Response(200, content=b"a\x00b")
+
+
+@pytest.mark.every_backend
+async def test_a_nul_in_the_answer_is_logged_as_u_fffd(
+    make_dispatcher: DispatcherFactory, backend: str
+) -> None:
+    async with make_dispatcher(_nul_answer) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, "success", timeout=5)
+    assert call.response_payload == "a\ufffdb"
+
+
+@pytest.mark.every_backend
+async def test_a_nul_in_the_payload_is_sent_and_logged_as_u_fffd(
+    make_dispatcher: DispatcherFactory, recorder: Recorder, backend: str
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        await dispatcher.create_webhook(webhook_attributes(custom_payload="a\x00b"))
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, "success", timeout=5)
+    assert [r.content for r in recorder.requests] == [b"a\x00b"]
+    assert call.request_payload == "a\ufffdb"

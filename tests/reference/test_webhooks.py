@@ -36,6 +36,8 @@ BAD: list[tuple[str, Any, str]] = [
     ("name", "", "blank"),
     ("name", "   ", "blank"),
     ("name", "x" * 256, "at most 255"),
+    ("name", "a\x00b", "control characters"),  # PostgreSQL's text cannot even hold it
+    ("name", "two\nlines", "control characters"),
     ("name", 7, "string"),
     ("url", "ftp://example.com", "http or https"),
     ("url", "example.com/hook", "http or https"),
