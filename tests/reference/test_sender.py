@@ -692,14 +692,15 @@ async def test_opening_the_session_on_the_first_send_is_not_part_of_its_deadline
     finally:
         await sender.aclose()
     assert outcome.error == "timeout"
-    # The receiver had the request for the whole deadline, not what the loading left.
-    assert held[0] >= DEADLINE - 0.02, held
+    # The receiver had the request for the whole deadline (less connecting and writing
+    # it, on a busy machine up to a tenth or so), not the half the loading left.
+    assert held[0] >= DEADLINE - 0.2, held
 
 
 async def test_open_loads_the_certificates_without_holding_up_the_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    loaded = slow_certificates(monkeypatch, 0.5)
+    loaded = slow_certificates(monkeypatch, 1.0)
     ticks: list[float] = []
 
     async def tick() -> None:
@@ -716,7 +717,8 @@ async def test_open_loads_the_certificates_without_holding_up_the_loop(
         ticker.cancel()
     assert outcome.ok
     assert len(loaded) == 1  # and the send used it
-    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
+    # Held up as long as the loading takes (1 s) were it done in the loop.
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.5
 
 
 async def test_a_hung_receiver_does_not_delay_another() -> None:
