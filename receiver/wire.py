@@ -66,7 +66,7 @@ class RequestHead:
         value = self.header("content-length")
         if value is None:
             return 0
-        if not (value.isascii() and value.isdigit()):
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise WireError(400, f"bad Content-Length {value!r}")
         return int(value)
 

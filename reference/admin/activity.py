@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from reference.admin.csrf import read_form
+from reference.admin.forms import whole_number
 from reference.admin.pages import Pages
 from reference.admin.session import flash
 from reference.calls import CallStatus, WebhookCall
@@ -59,15 +60,15 @@ class CallFilters:
                 problems.append(f"{value!r} is not a date (YYYY-MM-DD): not filtered on it.")
                 return ""
 
-        page = params.get("page", "1")
+        page, webhook = params.get("page", "1"), params.get("webhook", "")
         filters = cls(
-            webhook=params.get("webhook", "") if _whole(params.get("webhook", "")) else "",
+            webhook=webhook if whole_number(webhook) is not None else "",
             status=pick("status", [s.value for s in CallStatus]),
             entity_type=pick("entity_type", list(MATRIX)),
             event_type=pick("event_type", EVENT_TYPES),
             date_from=day("date_from"),
             date_to=day("date_to"),
-            page=max(_whole(page) or 1, 1),
+            page=max(whole_number(page) or 1, 1),
         )
         return filters, problems
 
@@ -146,7 +147,7 @@ def activity_routes(dispatcher: Dispatcher, pages: Pages) -> list[Route]:
     async def show(request: Request) -> Response:
         call = await dispatcher.get_call(request.path_params["call_id"])
         awaiting = request.query_params.get("awaiting", "")
-        expected = _whole(awaiting)
+        expected = whole_number(awaiting)
         waiting = expected is not None and len(call.attempts) < expected
         context = {
             "title": f"Call {call.id}",
@@ -195,9 +196,3 @@ async def _outcome(dispatcher: Dispatcher, call_id: str, attempts: int) -> Webho
 
 async def _names(dispatcher: Dispatcher) -> dict[str, str]:
     return {w.id: w.name for w in await dispatcher.list_webhooks()}
-
-
-def _whole(text: str) -> int | None:
-    """`text` as a number if it is written in ASCII digits, at most 9 of them (the
-    page offset, the ids and the attempt counts all fit); else None."""
-    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else None

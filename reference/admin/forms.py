@@ -187,5 +187,10 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _count(form: FormData, name: str, cap: int) -> int:
-    text = _text(form, name)
-    return min(int(text), cap) if text.isascii() and text.isdecimal() else 0
+    return min(whole_number(_text(form, name)) or 0, cap)
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a number if it is written in ASCII digits, at most 9 of them (a row
+    count, a page, an id or an attempt count all fit; `int` refuses 4,301); else None."""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else None

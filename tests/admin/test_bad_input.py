@@ -18,6 +18,7 @@ VALUES = [
     "²",  # a digit to str.isdigit, not to int()
     "\u0663",  # Arabic-Indic three: a decimal to Python
     "9" * 23,
+    "9" * 5000,  # past the 4,300 digits int() reads
     "%00",
     "\x00",
     "a" * 5000,
