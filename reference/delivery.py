@@ -11,6 +11,12 @@ A clean stop (`stop()`) claims nothing more, lets the exchanges in flight
 finish (each within its deadline), records their outcomes and gives back the
 calls it claimed but had not started: nothing is sent twice.
 
+Outcomes that the store does not take wait in memory, their calls still
+claimed, and are tried again each second. When the store answers but refuses
+a batch, each outcome is written on its own, and one refused even then is
+written without the texts that came from outside (payload, response): a value
+the store cannot hold never stops the rest.
+
 Isolation: at most `max_in_flight` calls are in flight, and at most
 `max_in_flight_per_webhook` of them for one webhook, so a hung receiver holds
 a bounded share of the slots and never delays the others.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +51,8 @@ IDLE_RECHECK = 30.0  # seconds: wake up now and then even when nothing is due
 #: notification came (a lost LISTEN connection, calls freed by a lease).
 SHARED_POLL = 5.0
 FINAL_FLUSH = 10.0  # seconds a clean stop waits for the store to take the last outcomes
+#: The `error_detail` of a failed attempt whose texts the store refused.
+UNRECORDED_DETAIL = "the activity log could not keep this attempt's details"
 
 
 class Delivery:
@@ -388,6 +397,10 @@ class Delivery:
                 # The outcomes stay in memory and are written on the next try;
                 # the calls stay claimed meanwhile, so nothing is sent twice.
                 logger.exception("could not record %d call outcomes; retrying", len(finished))
+                if finished and await self._store_answers():
+                    # The store is there but refused the batch: one outcome it can
+                    # never take must not hold back the others (nor every later batch).
+                    finished = await self._settle_apart(finished)
                 self._finished[:0] = finished
                 self._abandoned[:0] = abandoned
                 self._unsent[:0] = unsent
@@ -410,11 +423,57 @@ class Delivery:
             async with self._flushed:
                 self._flushed.notify_all()
 
+    async def _store_answers(self) -> bool:
+        try:
+            await self._store.ping()
+        except Exception:
+            return False
+        return True
+
+    async def _settle_apart(self, finished: list[Completion]) -> list[Completion]:
+        """Write each outcome in a transaction of its own; one the store refuses twice,
+        without the texts it could not take. The outcomes still not written."""
+        left: list[Completion] = []
+        async with self._claiming:
+            for done in finished:
+                for attempt in (done, _without_texts(done)):
+                    try:
+                        await self._store.settle(Settlement(completions=[attempt]))
+                    except Exception as error:
+                        problem = error
+                        continue
+                    if attempt is not done:
+                        logger.error(
+                            "call %s: the store refused its attempt's texts (%s: %s); "
+                            "recorded it without its payload, response headers and body",
+                            done.call.id,
+                            type(problem).__name__,
+                            problem,
+                            extra=log_fields(call_id=done.call.id, webhook_id=done.call.webhook_id),
+                        )
+                    self._release(done.call)
+                    break
+                else:
+                    left.append(done)
+        return left
+
     def _release(self, call: DueCall) -> None:
         self._claimed[call.webhook_id] -= 1
         if self._claimed[call.webhook_id] <= 0:
             del self._claimed[call.webhook_id]
             self._limits.pop(call.webhook_id, None)
+
+
+def _without_texts(done: Completion) -> Completion:
+    """`done` with only what the dispatcher itself wrote: the status, the error, the
+    times and the transition, as the activity log keeps them (contract §7)."""
+    outcome = dataclasses.replace(
+        done.outcome,
+        headers=(),
+        body=None,
+        error_detail=None if done.outcome.error is None else UNRECORDED_DETAIL,
+    )
+    return dataclasses.replace(done, outcome=outcome, request_payload=None)
 
 
 def refused(error: str, now: datetime) -> Outcome:

@@ -70,7 +70,8 @@ class Completion:
     transition: Transition
     request_url: str
     request_headers: dict[str, str]
-    request_payload: str
+    #: None when the store refused the payload's text (the outcome is kept without it)
+    request_payload: str | None
 
 
 @dataclass(frozen=True, slots=True)
