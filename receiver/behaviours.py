@@ -217,7 +217,7 @@ def _seconds(name: str, value: object) -> float:
     number: object = value
     if isinstance(value, str):
         try:
-            number = float(value)
+            number = float(value) if value.isascii() else math.nan  # "٣" is not 3 here
         except ValueError:
             raise _bad(name, "a number of seconds", value) from None
     if isinstance(number, bool) or not isinstance(number, int | float):

@@ -62,7 +62,7 @@ def _number(request: Request, name: str, default: float, low: float, high: float
     if text is None:
         return default
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else math.nan  # ASCII digits only, as in a URL
     except ValueError:
         value = math.nan
     if not low <= value <= high:

@@ -79,6 +79,8 @@ def test_no_content_has_no_length_and_no_body() -> None:
         ("status=200&status=500", "status"),
         ("delay=-1", "delay"),
         ("delay=nan", "delay"),
+        ("delay=%D9%A3", "delay"),  # an Arabic-Indic 3: not ASCII digits
+        ("delay=%C2%B2", "delay"),
         ("delay=soon", "delay"),
         ("hang=maybe", "hang"),
         ("dribble=trailers", "dribble"),

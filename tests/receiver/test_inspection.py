@@ -44,7 +44,17 @@ async def test_unknown_inspection_paths_are_404_and_not_recorded(
 
 
 @pytest.mark.parametrize(
-    "query", ["since=-1", "since=x", "count=1.5", "timeout=301", "done=maybe", "timeout=nan"]
+    "query",
+    [
+        "since=-1",
+        "since=x",
+        "count=1.5",
+        "timeout=301",
+        "done=maybe",
+        "timeout=nan",
+        "count=%D9%A3",  # an Arabic-Indic 3: not ASCII digits
+        "timeout=%D9%A3",
+    ],
 )
 async def test_bad_query_parameters_are_400(mock_receiver: MockReceiver, query: str) -> None:
     endpoint = "requests" if query.startswith("since") else "wait"
