@@ -14,6 +14,7 @@ from reference.exceptions import (
     InvalidAttributes,
     NotFoundError,
     StoreError,
+    StoreUnavailable,
     TemplateSyntaxError,
     ValidationError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "Settings",
     "StoreError",
+    "StoreUnavailable",
     "TemplateSyntaxError",
     "ValidationError",
     "Webhook",

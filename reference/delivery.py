@@ -33,6 +33,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from reference.calls import AttemptTrigger, DueCall, Transition, next_state
+from reference.exceptions import StoreUnavailable
 from reference.logs import log_fields
 from reference.metrics import Metrics
 from reference.payloads import CallContext, build_request, masked_headers
@@ -132,10 +133,10 @@ class Delivery:
                     claimed = await self._claim()
                     if not claimed:
                         await self._sleep()
-                except Exception:
+                except Exception as exc:
                     # A store error must not end delivery: the calls stay in the
                     # store and are claimed again once it answers.
-                    logger.exception("could not claim due calls; trying again in 1 s")
+                    _store_failed("could not claim due calls; trying again in 1 s", exc)
                     await asyncio.sleep(1.0)
             await self._finish(flusher)
         finally:
@@ -178,8 +179,8 @@ class Delivery:
             await asyncio.sleep(self._lease / 4)
             try:
                 freed = await self._store.keep_leases(self._clock(), self._lease)
-            except Exception:
-                logger.exception("could not extend the claims' leases; trying again")
+            except Exception as exc:
+                _store_failed("could not extend the claims' leases; trying again", exc)
                 continue
             if freed:
                 logger.warning("%d calls of a stopped dispatcher are due again", freed)
@@ -393,10 +394,10 @@ class Delivery:
                     if claim is not None:
                         self._claimed_up_to = claim.now
                     self._start(calls)
-            except Exception:
+            except Exception as exc:
                 # The outcomes stay in memory and are written on the next try;
                 # the calls stay claimed meanwhile, so nothing is sent twice.
-                logger.exception("could not record %d call outcomes; retrying", len(finished))
+                _store_failed(f"could not record {len(finished)} call outcomes; retrying", exc)
                 if finished and await self._store_answers():
                     # The store is there but refused the batch: one outcome it can
                     # never take must not hold back the others (nor every later batch).
@@ -436,32 +437,47 @@ class Delivery:
         left: list[Completion] = []
         async with self._claiming:
             for done in finished:
-                for attempt in (done, _without_texts(done)):
-                    try:
-                        await self._store.settle(Settlement(completions=[attempt]))
-                    except Exception as error:
-                        problem = error
-                        continue
-                    if attempt is not done:
-                        logger.error(
-                            "call %s: the store refused its attempt's texts (%s: %s); "
-                            "recorded it without its payload, response headers and body",
-                            done.call.id,
-                            type(problem).__name__,
-                            problem,
-                            extra=log_fields(call_id=done.call.id, webhook_id=done.call.webhook_id),
-                        )
+                if await self._settle_one(done):
                     self._release(done.call)
-                    break
                 else:
                     left.append(done)
         return left
+
+    async def _settle_one(self, done: Completion) -> bool:
+        try:
+            await self._store.settle(Settlement(completions=[done]))
+            return True
+        except StoreUnavailable:
+            return False  # the connection, not the outcome: kept whole for the next try
+        except Exception as exc:
+            problem = exc
+        try:
+            await self._store.settle(Settlement(completions=[_without_texts(done)]))
+        except Exception:
+            return False
+        logger.error(
+            "call %s: the store refused its attempt's texts (%s: %s); "
+            "recorded it without its payload, response headers and body",
+            done.call.id,
+            type(problem).__name__,
+            problem,
+            extra=log_fields(call_id=done.call.id, webhook_id=done.call.webhook_id),
+        )
+        return True
 
     def _release(self, call: DueCall) -> None:
         self._claimed[call.webhook_id] -= 1
         if self._claimed[call.webhook_id] <= 0:
             del self._claimed[call.webhook_id]
             self._limits.pop(call.webhook_id, None)
+
+
+def _store_failed(message: str, exc: Exception) -> None:
+    """One line while the database cannot be reached (it says why); a traceback otherwise."""
+    if isinstance(exc, StoreUnavailable):
+        logger.warning("%s: %s", message, exc)
+    else:
+        logger.exception(message)
 
 
 def _without_texts(done: Completion) -> Completion:

@@ -9,6 +9,7 @@
     ├── ConflictError           the change collides with existing state (409)
     ├── FileTooLargeError       an uploaded file passes the size limit (413)
     └── StoreError              the database is not what this version expects
+        └── StoreUnavailable    the database cannot be reached now (503; try again)
 
 Every exception carries what it is about, so that the API layer can turn it
 into a JSON:API error naming the field, and a log line can name the webhook or
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidAttributes",
     "NotFoundError",
     "StoreError",
+    "StoreUnavailable",
     "TemplateSyntaxError",
     "ValidationError",
 ]
@@ -115,3 +117,8 @@ class FileTooLargeError(DispatcherError):
 
 class StoreError(DispatcherError):
     """The database cannot be used by this version of the dispatcher."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now: the connection was lost or cannot be made.
+    The operation did not happen, or it is unknown whether it did; try again."""

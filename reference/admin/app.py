@@ -16,7 +16,7 @@ from reference.admin.session import SESSION_COOKIE, LoginRequired, session_secre
 from reference.admin.signin import sign_in_routes
 from reference.admin.webhook_pages import webhook_routes
 from reference.dispatcher import Dispatcher
-from reference.exceptions import NotFoundError
+from reference.exceptions import NotFoundError, StoreUnavailable
 
 __all__ = ["create_admin"]
 
@@ -43,6 +43,13 @@ def create_admin(
     async def not_found(request: Request, exc: Exception) -> Response:
         context = {"title": "Not found", "message": str(exc)}
         return pages.render(request, "error.html", context, status_code=404)
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        message = f"The database cannot be reached now ({exc}). Try again in a moment."
+        context = {"title": "Database unavailable", "message": message}
+        response = pages.render(request, "error.html", context, status_code=503)
+        response.headers["Retry-After"] = "1"
+        return response
 
     async def forged(request: Request, exc: Exception) -> Response:
         message = f"This form was refused: {exc}. Reload the page and send it again."
@@ -71,5 +78,9 @@ def create_admin(
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={NotFoundError: not_found, CsrfError: forged},
+        exception_handlers={
+            NotFoundError: not_found,
+            CsrfError: forged,
+            StoreUnavailable: unavailable,
+        },
     )

@@ -14,6 +14,7 @@ from reference.exceptions import (
     FileTooLargeError,
     InvalidAttributes,
     NotFoundError,
+    StoreUnavailable,
     ValidationError,
 )
 
@@ -78,6 +79,18 @@ async def _too_large(request: Request, exc: Exception) -> Response:
     return error_response(413, "FILE_TOO_LARGE", str(exc))
 
 
+#: seconds a client waits before trying again when the database cannot be reached
+UNAVAILABLE_RETRY_AFTER = 1
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    response = error_response(
+        503, "STORE_UNAVAILABLE", f"the database cannot be reached now; try again ({exc})"
+    )
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     exc = cast(HTTPException, exc)
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
@@ -90,5 +103,6 @@ exception_handlers: dict[Any, Any] = {
     NotFoundError: _not_found,
     ConflictError: _conflict,
     FileTooLargeError: _too_large,
+    StoreUnavailable: _unavailable,
     HTTPException: _http,
 }

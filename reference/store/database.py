@@ -3,18 +3,29 @@
 The SQL of the row modules is written once, with `?` placeholders; a
 `Backend` (SQLite or PostgreSQL) opens the connection, migrates the schema
 and supplies what differs between the engines.
+
+A connection the server dropped (a restart, a failover, a network cut) is
+opened again by the next operation. The operation that found it dropped
+fails with `StoreUnavailable`, unless nothing had been done yet (its first
+statement was `BEGIN` or a read): then it runs again on the new connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from reference.exceptions import StoreError, StoreUnavailable
+
 __all__ = ["Backend", "Connection", "Cursor", "Database"]
+
+logger = logging.getLogger("reference.store")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -62,6 +73,9 @@ class Backend(Protocol):
     def next_id(self, conn: Connection, table: str) -> int:
         """The id the next row inserted into `table` gets."""
 
+    def broken(self, conn: Connection) -> bool:
+        """Whether `conn` can no longer be used (the server closed it, or it broke off)."""
+
     def notify(self, conn: Connection) -> None:
         """Tell other processes, on commit, that calls were stored or released."""
 
@@ -90,6 +104,10 @@ class Database:
         self._notified_in = -1
         self._on_commit: list[Callable[[], None]] = []
         self._sql: dict[str, str] = {}
+        self._opened = False
+        #: statements the current operation has run, and whether all of them wrote nothing
+        self._statements = 0
+        self._nothing_done = True
 
     async def open(self) -> None:
         await self.run(self._connect)
@@ -97,6 +115,7 @@ class Database:
     def _connect(self) -> None:
         if self._conn is None:
             self._conn = self.backend.connect()
+            self._opened = True
 
     @property
     def conn(self) -> Connection:
@@ -107,7 +126,37 @@ class Database:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn` in the database thread and wait for its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        operation = functools.partial(fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, self._operation, operation)
+
+    def _operation(self, operation: Callable[[], T]) -> T:
+        """`operation` on a working connection; see the module's docstring."""
+        for last_try in (False, True):
+            if self._opened and (self._conn is None or self.backend.broken(self._conn)):
+                self._reopen()
+            self._statements, self._nothing_done = 0, True
+            try:
+                return operation()
+            except Exception as exc:
+                if self._conn is None or not self.backend.broken(self._conn):
+                    raise
+                if last_try or not self._nothing_done:
+                    said = " ".join(str(exc).split())
+                    raise StoreUnavailable(f"lost the connection to the database: {said}") from exc
+                logger.warning("the database closed the connection; connecting again")
+        raise AssertionError("unreachable")
+
+    def _reopen(self) -> None:
+        old, self._conn = self._conn, None
+        self._depth = 0
+        self._on_commit.clear()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.close()
+        try:
+            self._conn = self.backend.connect()
+        except StoreError as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     def _prepare(self, sql: str) -> str:
         prepared = self._sql.get(sql)
@@ -116,12 +165,23 @@ class Database:
         return prepared
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self._count(sql)
         cursor: Cursor = self.conn.execute(self._prepare(sql), params)
         return cursor
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         if params:
+            self._count(sql)
             self.conn.cursor().executemany(self._prepare(sql), params)
+
+    def _count(self, sql: str) -> None:
+        """Note whether the operation may have changed anything once `sql` has run."""
+        if self._nothing_done and self._statements:
+            # The statement before this one went through: the connection was fine then.
+            self._nothing_done = False
+        self._statements += 1
+        if not sql.startswith(("SELECT", self.backend.begin)) or "FOR UPDATE" in sql:
+            self._nothing_done = False
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first row of a query, or None."""
@@ -140,6 +200,7 @@ class Database:
             finally:
                 self._depth -= 1
             return
+        self._count(self.backend.begin)
         self.conn.execute(self.backend.begin)
         self.serial += 1
         self._depth = 1
@@ -148,7 +209,8 @@ class Database:
         except BaseException:
             self._depth = 0
             self._on_commit.clear()
-            self.conn.execute("ROLLBACK")
+            if not self.backend.broken(self.conn):  # a dropped connection rolled back
+                self.conn.execute("ROLLBACK")
             raise
         self._depth = 0
         self.conn.execute("COMMIT")
@@ -182,6 +244,7 @@ class Database:
         self._executor.shutdown(wait=True)
 
     def _close(self) -> None:
+        self._opened = False
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()

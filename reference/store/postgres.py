@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import psycopg.errors
@@ -93,6 +93,10 @@ class PostgresBackend:
             (f"{table}_next_id",),
         ).fetchone()
         return int(value) - 1
+
+    def broken(self, conn: Connection) -> bool:
+        # psycopg marks a connection the server closed, or that broke off, as closed.
+        return bool(cast(psycopg.Connection[Any], conn).closed)
 
     def notify(self, conn: Connection) -> None:
         conn.execute(f"NOTIFY {CHANNEL}")

@@ -79,6 +79,9 @@ class SQLiteBackend:
         ).fetchone()
         return int(next_id)
 
+    def broken(self, conn: Connection) -> bool:
+        return False  # a file: nothing drops it
+
     def notify(self, conn: Connection) -> None:
         """Nobody else uses the file: the process wakes its own delivery on commit."""
 
