@@ -134,22 +134,24 @@ def next_state(
     if gap is None:
         return Transition(CallStatus.FAILED, retries, None, None)
     at = outcome.sent_at + gap
-    asked = _retry_after(outcome)
+    answered = outcome.sent_at + timedelta(milliseconds=outcome.duration_ms)
+    asked = _retry_after(outcome, answered)
     if asked is not None:
-        # contract §8: no earlier than the receiver says, no later than 24 h after the
-        # attempt; the test scale shrinks the schedule, never the receiver's wait.
-        wanted = outcome.sent_at + min(timedelta(seconds=asked), RETRY_AFTER_CAP)
+        # contract §8: no earlier than the receiver says, counted from its answer (RFC
+        # 9110 §10.2.3), no later than 24 h after it; the test scale shrinks the
+        # schedule, never the receiver's wait.
+        wanted = answered + min(timedelta(seconds=asked), RETRY_AFTER_CAP)
         if wanted > at:
             return Transition(CallStatus.RESCHEDULED, retries, wanted, wanted, asked)
     return Transition(CallStatus.RESCHEDULED, retries, at, at)
 
 
-def _retry_after(outcome: Outcome) -> int | None:
+def _retry_after(outcome: Outcome, answered: datetime) -> int | None:
     if outcome.status not in RETRY_AFTER_STATUSES:
         return None
     for name, value in outcome.headers:
         if name.lower() == "retry-after":
-            return retry_after(value, outcome.sent_at)
+            return retry_after(value, answered)
     return None
 
 

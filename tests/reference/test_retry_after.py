@@ -33,7 +33,7 @@ def _call() -> DueCall:
 
 
 def _after(status: int, *headers: tuple[str, str], schedule: RetrySchedule = SCHEDULE) -> object:
-    outcome = Outcome(status, headers, "", None, NOON, 10)
+    outcome = Outcome(status, headers, "", None, NOON, 0)  # answered as soon as sent
     transition = next_state(_call(), outcome, auto_retry=True, schedule=schedule)
     assert transition.status is CallStatus.RESCHEDULED
     assert transition.next_retry_at is not None
@@ -68,6 +68,19 @@ def test_a_longer_retry_after_puts_the_retry_later() -> None:
     assert _after(429, ("retry-after", "3600")) == (3600, 3600)
     date = format_datetime(NOON + timedelta(hours=2), usegmt=True)
     assert _after(503, ("Retry-After", date)) == (7200, 7200)
+
+
+def test_the_wait_asked_is_counted_from_the_answer() -> None:
+    # RFC 9110 §10.2.3: delay-seconds count from when the answer is received.
+    slow = Outcome(503, (("Retry-After", "2"),), "", None, NOON, 1500)
+    tiny = RetrySchedule(scale=0.001)
+    after = next_state(_call(), slow, auto_retry=True, schedule=tiny)
+    assert after.next_retry_at == NOON + timedelta(seconds=3.5)
+    # A date names its moment whatever the answer's time.
+    date = format_datetime(NOON + timedelta(seconds=10), usegmt=True)
+    late = Outcome(429, (("Retry-After", date),), "", None, NOON, 4000)
+    dated = next_state(_call(), late, auto_retry=True, schedule=tiny)
+    assert (dated.next_retry_at, dated.retry_after) == (NOON + timedelta(seconds=10), 6)
 
 
 def test_a_shorter_retry_after_changes_nothing() -> None:
@@ -114,7 +127,8 @@ async def test_the_dispatcher_waits_as_the_receiver_asks_and_says_why(
             assert waiting.next_retry_at is not None
             assert waiting.last_sent_at is not None
             late = (waiting.next_retry_at - waiting.last_sent_at).total_seconds()
-            assert late == pytest.approx(2, abs=0.01)  # not 120 s at the test scale
+            answer = waiting.attempts[0].duration_ms / 1000  # the wait counts from the answer
+            assert late - answer == pytest.approx(2, abs=0.01)  # not 120 s at the test scale
             done = await dispatcher.wait_for_call(call_id, "success", attempts=2, timeout=10)
     first, second = done.attempts
     assert (first.response_status, first.retry_after) == (503, 2)
