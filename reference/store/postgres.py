@@ -124,8 +124,15 @@ class PostgresBackend:
                     while not stopped.is_set():
                         for _ in conn.notifies(timeout=0.5):
                             callback()
+            except (psycopg.OperationalError, StoreError) as exc:
+                # The server went away or cannot be reached: one line, not a traceback,
+                # each second it lasts. Delivery still polls now and then meanwhile.
+                said = self._said(exc) if isinstance(exc, psycopg.Error) else str(exc)
+                logger.warning(
+                    "lost the notification connection (%s); listening again in 1 s", said
+                )
+                stopped.wait(1.0)
             except Exception:
-                # Delivery still polls now and then; listen again shortly.
                 logger.exception("lost the notification connection; listening again in 1 s")
                 stopped.wait(1.0)
 

@@ -137,3 +137,25 @@ async def test_a_database_that_cannot_be_reached_is_503_in_the_api_and_the_admin
     assert api.json()["data"][0]["attributes"]["code"] == "STORE_UNAVAILABLE"
     assert (page.status_code, page.headers["retry-after"]) == (503, "1")
     assert "Database unavailable" in page.text
+
+
+async def test_the_listener_says_in_one_line_that_it_lost_its_connection(
+    make_dispatcher: DispatcherFactory,
+    new_db: NewDatabase,
+    caplog: pytest.LogCaptureFixture,
+    backend: str,
+) -> None:
+    async with make_dispatcher(Recorder()):
+        drop_connections(new_db())
+        for _ in range(100):  # it notices within its 0.5 s wait for notifications
+            lost = [
+                r
+                for r in caplog.records
+                if r.getMessage().startswith("lost the notification connection")
+            ]
+            if lost:
+                break
+            await asyncio.sleep(0.05)
+    assert lost
+    assert all(r.exc_info is None and r.levelname == "WARNING" for r in lost)
+    assert "terminat" in lost[0].getMessage()  # the server's own words, on one line
