@@ -8,6 +8,8 @@ A connection the server dropped (a restart, a failover, a network cut) is
 opened again by the next operation. The operation that found it dropped
 fails with `StoreUnavailable`, unless nothing had been done yet (its first
 statement was `BEGIN` or a read): then it runs again on the new connection.
+A database that cannot work now (a full disk, an I/O error) is
+`StoreUnavailable` too.
 """
 
 from __future__ import annotations
@@ -76,6 +78,13 @@ class Backend(Protocol):
     def broken(self, conn: Connection) -> bool:
         """Whether `conn` can no longer be used (the server closed it, or it broke off)."""
 
+    def in_transaction(self, conn: Connection) -> bool:
+        """Whether a transaction is open on `conn` (the engine may have ended it)."""
+
+    def unavailable(self, exc: Exception) -> bool:
+        """Whether `exc` says the database cannot work now (a full disk, an I/O error, no
+        room left): the request was not wrong and may succeed later."""
+
     def notify(self, conn: Connection) -> None:
         """Tell other processes, on commit, that calls were stored or released."""
 
@@ -139,6 +148,9 @@ class Database:
                 return operation()
             except Exception as exc:
                 if self._conn is None or not self.backend.broken(self._conn):
+                    if self.backend.unavailable(exc):
+                        said = " ".join(str(exc).split())
+                        raise StoreUnavailable(f"the database cannot take it now: {said}") from exc
                     raise
                 if last_try or not self._nothing_done:
                     said = " ".join(str(exc).split())
@@ -209,7 +221,9 @@ class Database:
         except BaseException:
             self._depth = 0
             self._on_commit.clear()
-            if not self.backend.broken(self.conn):  # a dropped connection rolled back
+            # A dropped connection rolled back, and SQLite ends the transaction itself
+            # on some errors (a full disk, an I/O error): ROLLBACK would fail then.
+            if not self.backend.broken(self.conn) and self.backend.in_transaction(self.conn):
                 self.conn.execute("ROLLBACK")
             raise
         self._depth = 0

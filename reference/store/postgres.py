@@ -94,6 +94,16 @@ class PostgresBackend:
         ).fetchone()
         return int(value) - 1
 
+    def in_transaction(self, conn: Connection) -> bool:
+        status = cast(psycopg.Connection[Any], conn).info.transaction_status
+        return status != psycopg.pq.TransactionStatus.IDLE
+
+    def unavailable(self, exc: Exception) -> bool:
+        # Class 53, insufficient resources (disk full, out of memory, too many
+        # connections); 57P03, the server is starting or shutting down.
+        state = getattr(exc, "sqlstate", None) if isinstance(exc, psycopg.Error) else None
+        return isinstance(state, str) and (state.startswith("53") or state == "57P03")
+
     def broken(self, conn: Connection) -> bool:
         # psycopg marks a connection the server closed, or that broke off, as closed.
         return bool(cast(psycopg.Connection[Any], conn).closed)

@@ -7,12 +7,17 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from reference.exceptions import StoreError
 from reference.store import migrations
 from reference.store.database import Connection
 
 __all__ = ["SQLiteBackend", "location_problem"]
+
+
+#: SQLite's result codes for a database that cannot work now, whatever was asked of it
+_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_BUSY", "SQLITE_CANTOPEN")
 
 
 class SQLiteBackend:
@@ -81,6 +86,13 @@ class SQLiteBackend:
 
     def broken(self, conn: Connection) -> bool:
         return False  # a file: nothing drops it
+
+    def in_transaction(self, conn: Connection) -> bool:
+        return cast(sqlite3.Connection, conn).in_transaction
+
+    def unavailable(self, exc: Exception) -> bool:
+        name = getattr(exc, "sqlite_errorname", "") if isinstance(exc, sqlite3.Error) else ""
+        return name.startswith(_UNAVAILABLE)
 
     def notify(self, conn: Connection) -> None:
         """Nobody else uses the file: the process wakes its own delivery on commit."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -17,7 +17,8 @@ from reference.calls import CallStatus, DueCall, Transition
 from reference.delivery import UNRECORDED_DETAIL, _without_texts
 from reference.sender import Outcome
 from reference.store import Completion
-from tests.reference.conftest import DispatcherFactory, Recorder
+from reference.store.database import Database
+from tests.reference.conftest import DispatcherFactory, Recorder, api_client
 from tests.reference.factories import item_event, webhook_attributes
 
 POISON = "https://hooks.example.com/poison"
@@ -145,3 +146,46 @@ def test_a_failed_attempt_kept_without_its_texts_says_why_its_details_are_missin
     assert bare.outcome.error == "timeout" and bare.outcome.error_detail == UNRECORDED_DETAIL
     assert (bare.request_url, bare.request_headers) == (done.request_url, done.request_headers)
     assert (bare.outcome.sent_at, bare.outcome.duration_ms) == (outcome.sent_at, 5000)
+
+
+def _cap_sqlite(dispatcher: Dispatcher, pages: int | None) -> Callable[[], None]:
+    """Cap the SQLite file at its current size (a full disk) or at `pages`."""
+    db: Database = dispatcher.store._db  # type: ignore[attr-defined]  # the SQL store's
+
+    def cap() -> None:
+        (count,) = db.one("PRAGMA page_count")
+        db.execute(f"PRAGMA max_page_count = {pages or count}")
+
+    return cap
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.anyio
+async def test_a_full_disk_is_503_and_outcomes_wait_whole_until_there_is_room(
+    make_dispatcher: DispatcherFactory, backend: str
+) -> None:
+    big = "x" * 200_000  # more than the free pages of a young database
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, text=big)
+
+    async with make_dispatcher(answer) as dispatcher:
+        db = dispatcher.store._db
+        await dispatcher.create_webhook(webhook_attributes())
+        await db.run(_cap_sqlite(dispatcher, None))
+        async with api_client(dispatcher) as client:
+            attributes = webhook_attributes(name="big", custom_payload=big)
+            body = {"data": {"type": "webhook", "attributes": attributes}}
+            full = await client.post("/webhooks", json=body)
+        (call_id,) = await dispatcher.raise_event(item_event())  # small: it fits
+        await asyncio.sleep(1.5)  # sent; its 200 KB answer does not fit
+        waiting = await dispatcher.get_call(call_id)
+        await db.run(_cap_sqlite(dispatcher, 1_073_741_823))
+        call = await dispatcher.wait_for_call(call_id, "success", timeout=10)
+    assert full.status_code == 503
+    (error,) = full.json()["data"]
+    assert error["attributes"]["code"] == "STORE_UNAVAILABLE"
+    assert "full" in error["attributes"]["details"]["message"]
+    assert waiting.status == "pending"
+    assert call.response_payload == big[: 64 * 1024]  # kept whole (the log keeps 64 KiB)

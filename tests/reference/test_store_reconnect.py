@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import psycopg
+import psycopg.errors
 import pytest
 
 from reference import Dispatcher, Settings, StoreUnavailable, create_app
+from reference.store.postgres import PostgresBackend
 from tests.admin.conftest import Admin
 from tests.conftest import NewDatabase
 from tests.postgres import PostgresServer
@@ -159,3 +161,20 @@ async def test_the_listener_says_in_one_line_that_it_lost_its_connection(
     assert lost
     assert all(r.exc_info is None and r.levelname == "WARNING" for r in lost)
     assert "terminat" in lost[0].getMessage()  # the server's own words, on one line
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (psycopg.errors.DiskFull(), True),
+        (psycopg.errors.TooManyConnections(), True),
+        (psycopg.errors.CannotConnectNow(), True),  # starting up or shutting down
+        (psycopg.errors.UniqueViolation(), False),
+        (psycopg.errors.SyntaxError(), False),
+        (ValueError("not the database's"), False),
+    ],
+)
+def test_which_postgresql_errors_say_the_database_cannot_work_now(
+    error: Exception, unavailable: bool, backend: str
+) -> None:
+    assert PostgresBackend("postgresql://unused").unavailable(error) is unavailable
