@@ -316,7 +316,7 @@ def test_ignoring_retry_after_fails_the_retry_after_cases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Wrong: the schedule alone decides (contract §8: a 429 or 503's Retry-After holds).
-    monkeypatch.setattr(reference.calls, "_retry_after", lambda outcome: None)
+    monkeypatch.setattr(reference.calls, "_retry_after", lambda outcome, answered: None)
     with served(tmp_path / "no-retry-after.db") as url:
         failing = failing_cases(url, tmp_path / "report", "RTY-006", "RTY-007")
     assert failing == {"RTY-006": "non-strict", "RTY-007": "non-strict"}
