@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from reference.calls import AttemptTrigger, DueCall, Transition, next_state
+from reference.calls import AttemptTrigger, CallStatus, DueCall, Transition, next_state
 from reference.exceptions import StoreUnavailable
 from reference.logs import log_fields
 from reference.metrics import Metrics
@@ -318,10 +318,19 @@ class Delivery:
             outcome = refused("blocked_destination", self._clock())
         else:
             outcome = await self._sender.send(request)
-        transition = next_state(
-            call, outcome, auto_retry=webhook.auto_retry, schedule=self._schedule
-        )
-        self._observe(call, outcome, transition)
+        try:
+            transition = next_state(
+                call, outcome, auto_retry=webhook.auto_retry, schedule=self._schedule
+            )
+        except Exception:
+            # A bug: the attempt is recorded as it went and the call ends failed (a
+            # resend tries again), rather than left claimed and unrecorded for good.
+            logger.exception("cannot schedule what follows call %s's attempt; it fails", call.id)
+            transition = Transition(CallStatus.FAILED, retries, None, None)
+        try:
+            self._observe(call, outcome, transition)
+        except Exception:
+            logger.exception("cannot log or count the attempt of call %s", call.id)
         return Completion(
             call=call,
             outcome=outcome,

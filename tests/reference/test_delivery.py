@@ -316,3 +316,30 @@ async def test_a_nul_in_the_payload_is_sent_and_logged_as_u_fffd(
         call = await dispatcher.wait_for_call(call_id, "success", timeout=5)
     assert [r.content for r in recorder.requests] == [b"a\x00b"]
     assert call.request_payload == "a\ufffdb"
+
+
+async def test_a_fault_after_the_answer_records_the_attempt_and_fails_the_call(
+    make_dispatcher: DispatcherFactory,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A bug in scheduling or in the log line must not leave the call claimed and
+    # unrecorded until the next restart.
+    import reference.delivery
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the schedule")
+
+    recorder.status = 503
+    async with make_dispatcher(recorder) as dispatcher:
+        monkeypatch.setattr(reference.delivery, "next_state", broken)
+        monkeypatch.setattr(dispatcher.delivery, "_observe", broken)
+        await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, "failed", timeout=5)
+    assert (call.response_status, call.response_payload) == (503, "answer 503")
+    assert len(call.attempts) == 1 and call.next_retry_at is None
+    logged = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert f"cannot schedule what follows call {call_id}'s attempt; it fails" in logged
+    assert f"cannot log or count the attempt of call {call_id}" in logged
