@@ -317,7 +317,15 @@ class Delivery:
             request = OutgoingRequest(url=webhook.url, headers=(), body=b"")
             outcome = refused("blocked_destination", self._clock())
         else:
-            outcome = await self._sender.send(request)
+            try:
+                outcome = await self._sender.send(request)
+            except Exception as exc:
+                # A bug, as the sender turns network trouble into outcomes: a failed
+                # attempt, retried on the schedule, rather than a call lost to its task.
+                logger.exception("the sender failed on call %s", call.id)
+                detail = f"the dispatcher failed while sending it ({type(exc).__name__})"
+                failed = refused("connection_error", self._clock())
+                outcome = dataclasses.replace(failed, error_detail=detail)
         try:
             transition = next_state(
                 call, outcome, auto_retry=webhook.auto_retry, schedule=self._schedule

@@ -343,3 +343,31 @@ async def test_a_fault_after_the_answer_records_the_attempt_and_fails_the_call(
     logged = [r.getMessage() for r in caplog.records if r.exc_info]
     assert f"cannot schedule what follows call {call_id}'s attempt; it fails" in logged
     assert f"cannot log or count the attempt of call {call_id}" in logged
+
+
+async def test_a_sender_that_raises_is_a_failed_attempt_retried_on_the_schedule(
+    make_dispatcher: DispatcherFactory,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with make_dispatcher(recorder) as dispatcher:
+        sender = dispatcher.delivery._sender
+        send = sender.send
+        faults = [ValueError("a bug in the sender")]
+
+        async def raising_once(request: Any) -> Any:
+            if faults:
+                raise faults.pop()
+            return await send(request)
+
+        monkeypatch.setattr(sender, "send", raising_once)
+        await dispatcher.create_webhook(webhook_attributes())
+        (call_id,) = await dispatcher.raise_event(item_event())
+        call = await dispatcher.wait_for_call(call_id, "success", attempts=2, timeout=10)
+    first, second = call.attempts
+    assert (first.error, first.response_status) == ("connection_error", None)
+    assert first.error_detail == "the dispatcher failed while sending it (ValueError)"
+    assert (second.trigger, second.response_status) == (AttemptTrigger.AUTO_RETRY, 200)
+    assert len(recorder.requests) == 1
+    assert any(r.getMessage() == f"the sender failed on call {call_id}" for r in caplog.records)
