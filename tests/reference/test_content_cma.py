@@ -225,6 +225,7 @@ async def test_an_upload_is_made_from_a_file_put_to_its_request(
             second["attributes"]["url"], content=b"x" * 1001, headers=no_token
         )
         assert too_big.status_code == 413
+        assert too_big.json()["data"][0]["attributes"]["code"] == "FILE_TOO_LARGE"
         assert "1000 bytes" in too_big.text
         assert (await site.api.get(second["attributes"]["url"])).status_code == 404
         missing = await site.api.post(
