@@ -9,7 +9,7 @@
     ├── ConflictError           the change collides with existing state (409)
     ├── FileTooLargeError       an uploaded file passes the size limit (413)
     └── StoreError              the database is not what this version expects
-        └── StoreUnavailable    the database cannot be reached now (503; try again)
+        └── StoreUnavailable    the database cannot be reached or used now (503; try again)
 
 Every exception carries what it is about, so that the API layer can turn it
 into a JSON:API error naming the field, and a log line can name the webhook or
@@ -120,5 +120,9 @@ class StoreError(DispatcherError):
 
 
 class StoreUnavailable(StoreError):
-    """The database cannot be reached now: the connection was lost or cannot be made.
-    The operation did not happen, or it is unknown whether it did; try again."""
+    """The database cannot be reached or used now: the connection was lost or cannot be
+    made, or the database cannot write (a full disk). The operation did not happen, or
+    it is unknown whether it did; try again."""
+
+    #: seconds a client is asked to wait before trying again (`Retry-After`)
+    retry_after = 1

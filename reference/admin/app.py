@@ -45,10 +45,10 @@ def create_admin(
         return pages.render(request, "error.html", context, status_code=404)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
-        message = f"The database cannot be reached now ({exc}). Try again in a moment."
+        message = f"The database cannot be used now ({exc}). Try again in a moment."
         context = {"title": "Database unavailable", "message": message}
         response = pages.render(request, "error.html", context, status_code=503)
-        response.headers["Retry-After"] = "1"
+        response.headers["Retry-After"] = str(StoreUnavailable.retry_after)
         return response
 
     async def forged(request: Request, exc: Exception) -> Response:

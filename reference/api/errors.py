@@ -79,15 +79,11 @@ async def _too_large(request: Request, exc: Exception) -> Response:
     return error_response(413, "FILE_TOO_LARGE", str(exc))
 
 
-#: seconds a client waits before trying again when the database cannot be reached
-UNAVAILABLE_RETRY_AFTER = 1
-
-
 async def _unavailable(request: Request, exc: Exception) -> Response:
     response = error_response(
-        503, "STORE_UNAVAILABLE", f"the database cannot be reached now; try again ({exc})"
+        503, "STORE_UNAVAILABLE", f"the database cannot be used now; try again ({exc})"
     )
-    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    response.headers["Retry-After"] = str(StoreUnavailable.retry_after)
     return response
 
 

@@ -114,9 +114,9 @@ class Database:
         self._on_commit: list[Callable[[], None]] = []
         self._sql: dict[str, str] = {}
         self._opened = False
-        #: statements the current operation has run, and whether all of them wrote nothing
+        #: statements the current operation has sent, and whether its first one only reads
         self._statements = 0
-        self._nothing_done = True
+        self._first_reads = True
 
     async def open(self) -> None:
         await self.run(self._connect)
@@ -143,17 +143,16 @@ class Database:
         for last_try in (False, True):
             if self._opened and (self._conn is None or self.backend.broken(self._conn)):
                 self._reopen()
-            self._statements, self._nothing_done = 0, True
+            self._statements = 0
             try:
                 return operation()
             except Exception as exc:
+                said = " ".join(str(exc).split())
                 if self._conn is None or not self.backend.broken(self._conn):
                     if self.backend.unavailable(exc):
-                        said = " ".join(str(exc).split())
                         raise StoreUnavailable(f"the database cannot take it now: {said}") from exc
                     raise
                 if last_try or not self._nothing_done:
-                    said = " ".join(str(exc).split())
                     raise StoreUnavailable(f"lost the connection to the database: {said}") from exc
                 logger.warning("the database closed the connection; connecting again")
         raise AssertionError("unreachable")
@@ -187,13 +186,16 @@ class Database:
             self.conn.cursor().executemany(self._prepare(sql), params)
 
     def _count(self, sql: str) -> None:
-        """Note whether the operation may have changed anything once `sql` has run."""
-        if self._nothing_done and self._statements:
-            # The statement before this one went through: the connection was fine then.
-            self._nothing_done = False
         self._statements += 1
-        if not sql.startswith(("SELECT", self.backend.begin)) or "FOR UPDATE" in sql:
-            self._nothing_done = False
+        if self._statements == 1:
+            reads = sql.startswith(("SELECT", self.backend.begin)) and "FOR UPDATE" not in sql
+            self._first_reads = reads
+
+    @property
+    def _nothing_done(self) -> bool:
+        """Whether the failed operation cannot have changed anything: it failed before
+        its second statement, and its first one only reads (`BEGIN` or a `SELECT`)."""
+        return self._statements == 0 or (self._statements == 1 and self._first_reads)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first row of a query, or None."""

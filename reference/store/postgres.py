@@ -101,8 +101,8 @@ class PostgresBackend:
     def unavailable(self, exc: Exception) -> bool:
         # Class 53, insufficient resources (disk full, out of memory, too many
         # connections); 57P03, the server is starting or shutting down.
-        state = getattr(exc, "sqlstate", None) if isinstance(exc, psycopg.Error) else None
-        return isinstance(state, str) and (state.startswith("53") or state == "57P03")
+        state = exc.sqlstate if isinstance(exc, psycopg.Error) else None
+        return state is not None and (state.startswith("53") or state == "57P03")
 
     def broken(self, conn: Connection) -> bool:
         # psycopg marks a connection the server closed, or that broke off, as closed.
